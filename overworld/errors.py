@@ -1,0 +1,46 @@
+"""JSON errors everywhere: DRF's exception handler plus Django's error views.
+
+The contract wants every error body to be a JSON object, including the ones Django produces
+before DRF is reached (unknown routes, a disallowed Host header) and request bodies over
+DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than a DRF error.
+"""
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "request_too_large"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("Malformed request.")
+    elif isinstance(exc, Http404):
+        # DRF would pass on Django's message ("No User matches the given query.").
+        exc = exceptions.NotFound()
+    return drf_exception_handler(exc, context)
+
+
+def bad_request(request, exception, *args, **kwargs):
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"detail": RequestTooLarge.default_detail}, status=413)
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request, exception, *args, **kwargs):
+    return JsonResponse({"detail": exceptions.PermissionDenied.default_detail}, status=403)
+
+
+def page_not_found(request, exception, *args, **kwargs):
+    return JsonResponse({"detail": exceptions.NotFound.default_detail}, status=404)
+
+
+def server_error(request, *args, **kwargs):
+    return JsonResponse({"detail": "A server error occurred."}, status=500)

@@ -1,0 +1,127 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.db.models.lookups import In
+
+from games.models import Game
+
+# Route words under /api/users/: a user named "login" would be shadowed by the login route.
+RESERVED_USERNAMES = ("follow", "login", "logout", "profile", "register", "unfollow", "user")
+
+USERNAME_MAX_LENGTH = 150
+BIO_MAX_LENGTH = 255
+LOCATION_MAX_LENGTH = 50
+TWITTER_MAX_LENGTH = 15
+
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "A user with that email already exists."
+
+
+def validate_username_not_reserved(value: str) -> None:
+    if value.lower() in RESERVED_USERNAMES:
+        raise ValidationError("This username is reserved.", code="reserved")
+
+
+class UserQuerySet(models.QuerySet):
+    def by_username(self, username: str) -> "UserQuerySet":
+        """Users whose username equals `username` regardless of case.
+
+        Both sides are lowered by the database, the same function the unique index uses, so a
+        lookup and the constraint can never disagree about what counts as the same name.
+        """
+        return self.alias(username_ci=Lower("username")).filter(
+            username_ci=Lower(models.Value(username))
+        )
+
+    def by_email(self, email: str) -> "UserQuerySet":
+        return self.alias(email_ci=Lower("email")).filter(email_ci=Lower(models.Value(email)))
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # ModelBackend authenticates through this, which makes login ignore case.
+        return self.by_username(username).get()
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        "username",
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        help_text="150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+        validators=[UnicodeUsernameValidator(), validate_username_not_reserved],
+        error_messages={"unique": USERNAME_TAKEN},
+    )
+    email = models.EmailField("email address", max_length=254)
+    bio = models.CharField(max_length=BIO_MAX_LENGTH, null=True, blank=True)
+    location = models.CharField(max_length=LOCATION_MAX_LENGTH, null=True, blank=True)
+    twitter = models.CharField(max_length=TWITTER_MAX_LENGTH, null=True, blank=True)
+
+    following = models.ManyToManyField(
+        "self",
+        through="Follow",
+        through_fields=("follower", "followee"),
+        symmetrical=False,
+        related_name="followers",
+        blank=True,
+    )
+    played = models.ManyToManyField(Game, related_name="played_by", blank=True)
+    liked = models.ManyToManyField(Game, related_name="liked_by", blank=True)
+    backlog = models.ManyToManyField(Game, related_name="backlogged_by", blank=True)
+    wishlist = models.ManyToManyField(Game, related_name="wishlisted_by", blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("username"),
+                name="users_user_username_ci_unique",
+                violation_error_message=USERNAME_TAKEN,
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="users_user_email_ci_unique",
+                violation_error_message=EMAIL_TAKEN,
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(In(Lower("username"), list(RESERVED_USERNAMES))),
+                name="users_user_username_not_reserved",
+                violation_error_message="This username is reserved.",
+            ),
+        ]
+
+    def follow(self, other: "User") -> None:
+        """Follow `other`; following someone already followed changes nothing."""
+        # ignore_conflicts makes the unique constraint absorb a concurrent duplicate instead of
+        # raising, so two simultaneous follows leave exactly one row.
+        Follow.objects.bulk_create([Follow(follower=self, followee=other)], ignore_conflicts=True)
+
+    def unfollow(self, other: "User") -> None:
+        """Stop following `other`; unfollowing someone not followed changes nothing."""
+        Follow.objects.filter(follower=self, followee=other).delete()
+
+
+class Follow(models.Model):
+    """`follower` follows `followee`: the one row behind both `following` and `followers`."""
+
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="users_follow_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")),
+                name="users_follow_not_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"

@@ -1,0 +1,287 @@
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.validators import UniqueValidator
+
+from users.models import (
+    BIO_MAX_LENGTH,
+    EMAIL_TAKEN,
+    LOCATION_MAX_LENGTH,
+    TWITTER_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    USERNAME_TAKEN,
+    Follow,
+    User,
+    validate_username_not_reserved,
+)
+
+# Long enough for any passphrase, short enough that hashing it is no denial of service.
+PASSWORD_MAX_LENGTH = 1024
+GAME_LISTS = ("played", "liked", "backlog", "wishlist")
+
+
+class CaseInsensitiveUniqueValidator(UniqueValidator):
+    """DRF's UniqueValidator, comparing with the same LOWER() as the database constraint."""
+
+    def filter_queryset(self, value, queryset, field_name):
+        return queryset.alias(_value_ci=Lower(field_name)).filter(
+            _value_ci=Lower(Value(value))
+        )
+
+
+def username_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        validators=[
+            UnicodeUsernameValidator(),
+            validate_username_not_reserved,
+            CaseInsensitiveUniqueValidator(User.objects.all(), message=USERNAME_TAKEN),
+        ],
+        **kwargs,
+    )
+
+
+def email_field(**kwargs) -> serializers.EmailField:
+    return serializers.EmailField(
+        max_length=254,
+        validators=[CaseInsensitiveUniqueValidator(User.objects.all(), message=EMAIL_TAKEN)],
+        **kwargs,
+    )
+
+
+def save_unique(user: User, **save_kwargs) -> None:
+    """Save `user`, turning a lost uniqueness race into the validation error it stands for.
+
+    The serializer's checks cannot see a concurrent request that registers the same name a
+    moment later; the database constraint can. Its error is mapped back to the field message.
+    """
+    try:
+        with transaction.atomic():
+            user.save(**save_kwargs)
+    except IntegrityError:
+        others = User.objects.exclude(pk=user.pk) if user.pk else User.objects.all()
+        errors = {}
+        if others.by_username(user.username).exists():
+            errors["username"] = [USERNAME_TAKEN]
+        if others.by_email(user.email).exists():
+            errors["email"] = [EMAIL_TAKEN]
+        raise serializers.ValidationError(errors or {"non_field_errors": ["Conflict, try again."]})
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """The public identity of a user: `{id, username, email}`."""
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = username_field()
+    email = email_field()
+    password = serializers.CharField(
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+
+    def validate(self, attrs):
+        candidate = User(
+            username=User.normalize_username(attrs["username"]),
+            email=User.objects.normalize_email(attrs["email"]),
+        )
+        try:
+            password_validation.validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        return attrs
+
+    def create(self, validated_data) -> User:
+        user = User(
+            username=User.normalize_username(validated_data["username"]),
+            email=User.objects.normalize_email(validated_data["email"]),
+        )
+        # Hash before any transaction opens: ~0.2 s of CPU that must not hold a lock.
+        user.set_password(validated_data["password"])
+        save_unique(user)
+        return user
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+    password = serializers.CharField(
+        write_only=True,
+        max_length=PASSWORD_MAX_LENGTH,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
+
+    default_error_messages = {"invalid_login": "Incorrect username/password."}
+
+    def validate(self, attrs):
+        # The same answer for an unknown user, a wrong password and an inactive user;
+        # ModelBackend also hashes for unknown users so their timing matches.
+        user = authenticate(
+            self.context.get("request"), username=attrs["username"], password=attrs["password"]
+        )
+        if user is None:
+            self.fail("invalid_login")
+        attrs["user"] = user
+        return attrs
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    """What register and login answer: the user and a new knox token."""
+
+    user = UserSerializer()
+    token = serializers.CharField()
+
+
+class ProfileUpdateSerializer(serializers.ModelSerializer):
+    """The allow-list of a profile update: any other key in the body is ignored."""
+
+    username = username_field(required=False)
+    email = email_field(required=False)
+    bio = serializers.CharField(
+        max_length=BIO_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+    location = serializers.CharField(
+        max_length=LOCATION_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+    twitter = serializers.CharField(
+        max_length=TWITTER_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "bio", "location", "twitter"]
+
+    def validate_username(self, value: str) -> str:
+        return User.normalize_username(value)
+
+    def validate_email(self, value: str) -> str:
+        return User.objects.normalize_email(value)
+
+    def validate(self, attrs):
+        # "" clears a text field the same way null does: never set and cleared look alike.
+        for field in ("bio", "location", "twitter"):
+            if field in attrs and attrs[field] == "":
+                attrs[field] = None
+        return attrs
+
+    def update(self, instance: User, validated_data) -> User:
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        # Only the fields sent are written, so concurrent updates of other fields survive.
+        if validated_data:
+            save_unique(instance, update_fields=list(validated_data))
+        return instance
+
+
+class FollowSerializer(serializers.Serializer):
+    """Resolves `username` to the user to follow: 404 for nobody, 400 for the caller."""
+
+    username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
+
+    self_message = "You cannot follow yourself."
+
+    def validate_username(self, value: str) -> User:
+        target = User.objects.by_username(value).first()
+        if target is None:
+            raise NotFound()
+        if target.pk == self.context["request"].user.pk:
+            raise serializers.ValidationError(self.self_message)
+        return target
+
+
+class UnfollowSerializer(FollowSerializer):
+    self_message = "You cannot unfollow yourself."
+
+
+class GameSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    igdb = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProfileSerializer(serializers.Serializer):
+    """A user's public profile, in the contract's key order.
+
+    The declared fields document the shape (and feed the OpenAPI schema); `to_representation`
+    builds the same keys from `.values_list()` rows in three queries whatever the list sizes,
+    because per-row model instances and field objects cost 2-3x more (docs/performance.md).
+    For an authenticated caller two more keys follow: `me` and `followingUser`.
+    """
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    bio = serializers.CharField(allow_null=True)
+    location = serializers.CharField(allow_null=True)
+    twitter = serializers.CharField(allow_null=True)
+    played = GameSerializer(many=True)
+    liked = GameSerializer(many=True)
+    backlog = GameSerializer(many=True)
+    wishlist = GameSerializer(many=True)
+    following = serializers.ListField(child=serializers.IntegerField())
+    followers = serializers.ListField(child=serializers.IntegerField())
+    me = UserSerializer(required=False)
+    followingUser = serializers.BooleanField(required=False)  # noqa: N815 - the frontend's key
+
+    def to_representation(self, user: User) -> dict:
+        games = {name: [] for name in GAME_LISTS}
+        for list_name, _, game_id, igdb, name in _game_rows(user.pk):
+            games[list_name].append({"id": game_id, "igdb": igdb, "name": name})
+
+        following, followers = [], []
+        links = (
+            Follow.objects.filter(Q(follower_id=user.pk) | Q(followee_id=user.pk))
+            .order_by("pk")
+            .values_list("follower_id", "followee_id")
+        )
+        for follower_id, followee_id in links.iterator(chunk_size=10_000):
+            if follower_id == user.pk:
+                following.append(followee_id)
+            else:
+                followers.append(follower_id)
+
+        data = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "bio": user.bio,
+            "location": user.location,
+            "twitter": user.twitter,
+            **games,
+            "following": following,
+            "followers": followers,
+        }
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if viewer is not None and viewer.is_authenticated:
+            data["me"] = {"id": viewer.pk, "username": viewer.username, "email": viewer.email}
+            data["followingUser"] = viewer.pk in followers
+        return data
+
+
+def _game_rows(user_id: int):
+    """(list name, position, game id, igdb, name) for all four game lists, in one query."""
+    parts = []
+    for list_name in GAME_LISTS:
+        through = User._meta.get_field(list_name).remote_field.through
+        parts.append(
+            through.objects.filter(user_id=user_id)
+            .annotate(list_name=Value(list_name))
+            .values_list("list_name", "pk", "game_id", "game__igdb", "game__name")
+        )
+    rows = parts[0].union(*parts[1:], all=True)
+    # Order of addition within each list; sorted here because a compound query's ORDER BY
+    # differs between backends.
+    return sorted(rows, key=lambda row: (GAME_LISTS.index(row[0]), row[1]))
