@@ -58,9 +58,11 @@ class User(AbstractUser):
         error_messages={"unique": USERNAME_TAKEN},
     )
     email = models.EmailField("email address", max_length=254)
-    bio = models.CharField(max_length=BIO_MAX_LENGTH, null=True, blank=True)
-    location = models.CharField(max_length=LOCATION_MAX_LENGTH, null=True, blank=True)
-    twitter = models.CharField(max_length=TWITTER_MAX_LENGTH, null=True, blank=True)
+    # NULL, not "", is "never set": the contract answers null for these, and a single empty
+    # value keeps "cleared" and "never set" the same fact.
+    bio = models.CharField(max_length=BIO_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    location = models.CharField(max_length=LOCATION_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
+    twitter = models.CharField(max_length=TWITTER_MAX_LENGTH, null=True, blank=True)  # noqa: DJ001
 
     following = models.ManyToManyField(
         "self",

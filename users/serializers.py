@@ -29,9 +29,7 @@ class CaseInsensitiveUniqueValidator(UniqueValidator):
     """DRF's UniqueValidator, comparing with the same LOWER() as the database constraint."""
 
     def filter_queryset(self, value, queryset, field_name):
-        return queryset.alias(_value_ci=Lower(field_name)).filter(
-            _value_ci=Lower(Value(value))
-        )
+        return queryset.alias(_value_ci=Lower(field_name)).filter(_value_ci=Lower(Value(value)))
 
 
 def username_field(**kwargs) -> serializers.CharField:
@@ -63,14 +61,15 @@ def save_unique(user: User, **save_kwargs) -> None:
     try:
         with transaction.atomic():
             user.save(**save_kwargs)
-    except IntegrityError:
+    except IntegrityError as exc:
         others = User.objects.exclude(pk=user.pk) if user.pk else User.objects.all()
         errors = {}
         if others.by_username(user.username).exists():
             errors["username"] = [USERNAME_TAKEN]
         if others.by_email(user.email).exists():
             errors["email"] = [EMAIL_TAKEN]
-        raise serializers.ValidationError(errors or {"non_field_errors": ["Conflict, try again."]})
+        conflict = errors or {"non_field_errors": ["Conflict, try again."]}
+        raise serializers.ValidationError(conflict) from exc
 
 
 class UserSerializer(serializers.ModelSerializer):

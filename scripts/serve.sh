@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Serve the API on http://localhost:8000 the way production does (gunicorn), on the embedded
+# SQLite database unless DATABASE_URL says otherwise. Migrations and demo data are applied first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+cd "$ROOT"
+ensure_venv requirements.txt
+
+if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
+    # A key made once for this checkout and kept out of git, so tokens survive restarts.
+    [ -s .secret_key ] || "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' >.secret_key
+    DJANGO_SECRET_KEY="$(cat .secret_key)"
+    export DJANGO_SECRET_KEY
+fi
+
+"$VENV/bin/python" manage.py migrate --noinput
+"$VENV/bin/python" manage.py collectstatic --noinput --verbosity 0
+exec "$VENV/bin/gunicorn" --config gunicorn.conf.py overworld.wsgi
