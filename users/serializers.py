@@ -91,16 +91,19 @@ class RegisterSerializer(serializers.Serializer):
         style={"input_type": "password"},
     )
 
-    def validate(self, attrs):
-        candidate = User(
-            username=User.normalize_username(attrs["username"]),
-            email=User.objects.normalize_email(attrs["email"]),
-        )
+    def validate_password(self, value: str) -> str:
+        # Checked at field level, so a weak password is reported beside a taken username rather
+        # than after it is fixed. The similarity check compares with what the client sent.
+        sent = {
+            key: self.initial_data[key]
+            for key in ("username", "email")
+            if isinstance(self.initial_data.get(key), str)
+        }
         try:
-            password_validation.validate_password(attrs["password"], user=candidate)
+            password_validation.validate_password(value, user=User(**sent))
         except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        return attrs
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
 
     def create(self, validated_data) -> User:
         user = User(
