@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm
 
 from users.models import Follow, User
 
 
-class UserCreationForm(DjangoUserCreationForm):
+class UserCreationForm(AdminUserCreationForm):
     """Django's add-user form, plus the email every Overworld user must have."""
 
-    class Meta(DjangoUserCreationForm.Meta):
+    class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
 

@@ -100,6 +100,10 @@ class User(AbstractUser):
 
     def follow(self, other: "User") -> None:
         """Follow `other`; following someone already followed changes nothing."""
+        if other.pk == self.pk:
+            # SQLite's INSERT OR IGNORE would also swallow the check constraint: refuse here so
+            # both databases behave alike.
+            raise ValueError("A user cannot follow themselves.")
         # ignore_conflicts makes the unique constraint absorb a concurrent duplicate instead of
         # raising, so two simultaneous follows leave exactly one row.
         Follow.objects.bulk_create([Follow(follower=self, followee=other)], ignore_conflicts=True)
@@ -112,8 +116,8 @@ class User(AbstractUser):
 class Follow(models.Model):
     """`follower` follows `followee`: the one row behind both `following` and `followers`."""
 
-    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_links")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_links")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
