@@ -1,0 +1,109 @@
+from datetime import timedelta
+
+import pytest
+from knox.models import AuthToken
+from rest_framework import status
+
+URL = "/api/users/user/"
+NO_CREDENTIALS = "Authentication credentials were not provided."
+
+
+@pytest.mark.parametrize(
+    ("header", "detail"),
+    [
+        # Header values reach Django as latin-1 strings: "\xff\xfe" is two non-UTF-8 bytes.
+        ("Token \xff\xfe" + "a" * 62, "Invalid token."),
+        ("Token " + "\x00" * 64, "Invalid token."),
+        ("Token abc\x00def", "Invalid token."),
+        ("Token " + "a" * 63, "Invalid token."),
+        ("Token " + "a" * 65, "Invalid token."),
+        ("Token " + "A" * 64, "Invalid token."),
+        ("Token " + "0" * 64, "Invalid token."),
+        ("Token", "Invalid token header. No credentials provided."),
+        ("Token a b", "Invalid token header. Token string should not contain spaces."),
+        ("Bearer x", NO_CREDENTIALS),
+    ],
+    ids=[
+        "non-utf8",
+        "nul-only",
+        "nul-inside",
+        "odd-length",
+        "too-long",
+        "uppercase",
+        "unknown",
+        "no-value",
+        "spaces",
+        "wrong-prefix",
+    ],
+)
+def test_authentication_malformed_token_unauthorized(api_client, user, header, detail):
+    AuthToken.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = api_client.get(URL)
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+    assert response.json() == {"detail": detail}
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize(
+    "header", ["Token \xff\xfe" + "a" * 62, "Token " + "\x00" * 64, "Token " + "a" * 63]
+)
+@pytest.mark.django_db
+def test_authentication_malformed_token_refused_before_any_query(
+    api_client, django_assert_num_queries, header
+):
+    api_client.credentials(HTTP_AUTHORIZATION=header)
+
+    with django_assert_num_queries(0):
+        response = api_client.get(URL)
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+
+
+def test_authentication_prefix_ignores_case(api_client, user):
+    _instance, token = AuthToken.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"token {token}")
+
+    response = api_client.get(URL)
+
+    assert response.status_code == status.HTTP_200_OK
+
+
+def test_authentication_expired_token_unauthorized(api_client, user):
+    _instance, token = AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = api_client.get(URL)
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+    assert response.json() == {"detail": "Invalid token."}
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_authentication_token_of_other_user_not_confused(api_client, user, other_user):
+    _instance, token = AuthToken.objects.create(user=other_user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = api_client.get(URL)
+
+    assert response.json()["id"] == other_user.pk
+
+
+def test_authentication_costs_one_query(auth_client, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = auth_client.get(URL)
+
+    assert response.status_code == status.HTTP_200_OK
+
+
+def test_authentication_other_expired_tokens_do_not_add_queries(
+    auth_client, user, django_assert_num_queries
+):
+    AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+
+    with django_assert_num_queries(1):
+        response = auth_client.get(URL)
+
+    assert response.status_code == status.HTTP_200_OK

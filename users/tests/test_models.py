@@ -1,0 +1,196 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from knox.models import AuthToken
+
+from games.models import Game
+from games.tests.factories import make_game
+from users.models import RESERVED_USERNAMES, Follow, User
+from users.tests.factories import make_user
+
+
+def insert_user(username, email):
+    """Insert a row directly, bypassing every Python-side check."""
+    with transaction.atomic():
+        return User.objects.create(username=username, email=email)
+
+
+@pytest.mark.parametrize("username", ["madeline", "MADELINE", "Madeline"])
+def test_user_username_unique_regardless_of_case_in_database(user, username):
+    with pytest.raises(IntegrityError):
+        insert_user(username, "other@example.com")
+
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("email", ["madeline@example.com", "MADELINE@EXAMPLE.COM"])
+def test_user_email_unique_regardless_of_case_in_database(user, email):
+    with pytest.raises(IntegrityError):
+        insert_user("theo", email)
+
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "username", [*RESERVED_USERNAMES, *(name.upper() for name in RESERVED_USERNAMES), "Login"]
+)
+@pytest.mark.django_db
+def test_user_reserved_username_refused_by_database(username):
+    with pytest.raises(IntegrityError):
+        insert_user(username, "someone@example.com")
+
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("username", ["logins", "user1", "my-profile", "follower"])
+@pytest.mark.django_db
+def test_user_username_containing_route_word_allowed(username):
+    insert_user(username, "someone@example.com")
+
+    assert User.objects.filter(username=username).exists()
+
+
+@pytest.mark.django_db
+def test_user_full_clean_rejects_reserved_username():
+    candidate = User(username="Register", email="someone@example.com", password="x")
+
+    with pytest.raises(ValidationError) as excinfo:
+        candidate.full_clean()
+
+    assert "This username is reserved." in excinfo.value.message_dict["username"]
+
+
+def test_user_by_username_ignores_case(user):
+    assert list(User.objects.by_username("MADELINE")) == [user]
+
+
+def test_user_by_email_ignores_case(user):
+    assert list(User.objects.by_email("Madeline@Example.COM")) == [user]
+
+
+def test_user_get_by_natural_key_ignores_case(user):
+    assert User.objects.get_by_natural_key("MaDeLiNe") == user
+
+
+def test_user_follow_creates_row(user, other_user):
+    user.follow(other_user)
+
+    assert list(Follow.objects.values_list("follower", "followee")) == [(user.pk, other_user.pk)]
+
+
+def test_user_follow_is_idempotent(user, other_user):
+    user.follow(other_user)
+    user.follow(other_user)
+
+    assert Follow.objects.count() == 1
+
+
+def test_user_follow_fills_following_and_followers(user, other_user):
+    user.follow(other_user)
+
+    assert list(user.following.all()) == [other_user]
+    assert list(other_user.followers.all()) == [user]
+    assert list(user.followers.all()) == []
+
+
+def test_user_unfollow_deletes_row(user, other_user):
+    user.follow(other_user)
+
+    user.unfollow(other_user)
+
+    assert not Follow.objects.exists()
+
+
+def test_user_unfollow_is_idempotent(user, other_user):
+    user.follow(other_user)
+
+    user.unfollow(other_user)
+    user.unfollow(other_user)
+
+    assert not Follow.objects.exists()
+
+
+def test_user_unfollow_leaves_reverse_follow(user, other_user):
+    user.follow(other_user)
+    other_user.follow(user)
+
+    user.unfollow(other_user)
+
+    assert list(Follow.objects.values_list("follower", "followee")) == [(other_user.pk, user.pk)]
+
+
+def test_follow_unique_in_database(user, other_user):
+    Follow.objects.create(follower=user, followee=other_user)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Follow.objects.create(follower=user, followee=other_user)
+
+    assert Follow.objects.count() == 1
+
+
+def test_follow_self_refused_by_database(user):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Follow.objects.create(follower=user, followee=user)
+
+    assert not Follow.objects.exists()
+
+
+def test_user_follow_self_raises_and_leaves_no_row(user):
+    with pytest.raises(ValueError):
+        user.follow(user)
+
+    assert not Follow.objects.exists()
+
+
+def test_follow_str_names_both_ids(user, other_user):
+    user.follow(other_user)
+
+    assert str(Follow.objects.get()) == f"{user.pk} follows {other_user.pk}"
+
+
+def test_user_delete_removes_only_its_rows(user, other_user):
+    third = make_user(username="theo")
+    celeste, sekiro = make_game(name="Celeste"), make_game(name="Sekiro")
+    user.played.add(celeste)
+    user.wishlist.add(sekiro)
+    other_user.played.add(celeste)
+    user.follow(other_user)
+    other_user.follow(user)
+    third.follow(other_user)
+    AuthToken.objects.create(user=user)
+    AuthToken.objects.create(user=other_user)
+
+    user.delete()
+
+    assert list(User.objects.order_by("pk")) == [other_user, third]
+    assert list(Follow.objects.values_list("follower", "followee")) == [(third.pk, other_user.pk)]
+    assert list(AuthToken.objects.values_list("user", flat=True)) == [other_user.pk]
+    assert set(Game.objects.all()) == {celeste, sekiro}
+    assert list(other_user.played.all()) == [celeste]
+    assert not User.played.through.objects.filter(user_id=user.pk).exists()
+    assert not User.wishlist.through.objects.filter(user_id=user.pk).exists()
+
+
+def test_game_delete_removes_only_its_rows(user, other_user):
+    celeste, sekiro = make_game(name="Celeste"), make_game(name="Sekiro")
+    for list_name in ("played", "liked", "backlog", "wishlist"):
+        getattr(user, list_name).add(celeste, sekiro)
+    other_user.liked.add(celeste)
+
+    celeste.delete()
+
+    assert User.objects.count() == 2
+    for list_name in ("played", "liked", "backlog", "wishlist"):
+        assert list(getattr(user, list_name).all()) == [sekiro]
+    assert list(other_user.liked.all()) == []
+    assert list(Game.objects.all()) == [sekiro]
+
+
+def test_user_expired_tokens_deleted_with_user(user):
+    AuthToken.objects.create(user=user, expiry=timedelta(seconds=-1))
+
+    user.delete()
+
+    assert not AuthToken.objects.exists()
