@@ -121,19 +121,18 @@ class LoginView(AuthEntryView):
         return self.token_response(serializer.validated_data["user"])
 
 
-class LogoutView(KnoxLogoutView):
-    """POST /api/users/logout/ (token): destroy the token of this request; 204."""
-
-    authentication_classes = [TokenAuthentication]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="logout",
         summary="Log out: revoke this token",
         request=None,
         responses={204: None, 401: UNAUTHORIZED},
     )
-    def post(self, request, format=None):
-        return super().post(request, format)
+)
+class LogoutView(KnoxLogoutView):
+    """POST /api/users/logout/ (token): destroy the token of this request; 204."""
+
+    authentication_classes = [TokenAuthentication]
 
 
 @extend_schema_view(
@@ -157,21 +156,20 @@ class ProfileView(generics.RetrieveAPIView):
         return user
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="profile_read",
+        summary="A user's profile (same as GET /api/users/{username})",
+        parameters=[USERNAME_PATH],
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
+    )
+)
 class ProfileUpdateView(ProfileView):
     """GET /api/users/profile/<username> (public) reads the profile;
     POST (token, owner only) updates username, email, bio, location and twitter and answers
     the updated profile."""
 
     permission_classes = [IsAuthenticatedOrReadOnly, IsProfileOwnerOrReadOnly]
-
-    @extend_schema(
-        operation_id="profile_read",
-        summary="A user's profile (same as GET /api/users/{username})",
-        parameters=[USERNAME_PATH],
-        responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="profile_update",
@@ -212,19 +210,18 @@ class FollowView(generics.GenericAPIView):
         user.follow(target)
 
 
-class UnfollowView(FollowView):
-    """POST /api/users/unfollow/ (token) `{"username"}`: stop following that user; 200 `[]`."""
-
-    serializer_class = UnfollowSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="unfollow",
         summary="Stop following a user",
         request=FollowSerializer,
         responses=FOLLOW_RESPONSES,
     )
-    def post(self, request):
-        return super().post(request)
+)
+class UnfollowView(FollowView):
+    """POST /api/users/unfollow/ (token) `{"username"}`: stop following that user; 200 `[]`."""
+
+    serializer_class = UnfollowSerializer
 
     def apply(self, user: User, target: User) -> None:
         user.unfollow(target)
