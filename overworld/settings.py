@@ -61,6 +61,9 @@ THIRD_PARTY_APPS = [
     "corsheaders",
     "rest_framework",
     "knox",
+    "drf_spectacular",
+    # Swagger UI's JS and CSS as static files of this project: /api/docs/ needs no CDN.
+    "drf_spectacular_sidecar",
 ]
 LOCAL_APPS = [
     "games",
@@ -196,10 +199,39 @@ REST_FRAMEWORK = {
     # How many reverse proxies append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, so a
     # client cannot dodge the per-client throttle by forging that header.
     "NUM_PROXIES": env_int("OVERWORLD_NUM_PROXIES", 0),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 # API bodies are a few hundred bytes; larger ones are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# --- OpenAPI schema and docs (/api/schema/, /api/docs/; overworld/schema.py) ---------------------
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Overworld users API",
+    "DESCRIPTION": (
+        "Accounts, knox tokens, profiles and follows of Overworld, a Letterboxd for video games. "
+        "Send a token as `Authorization: Token <token>`; register and login answer one. "
+        'Every error body is JSON: `{"detail": ...}`, or `{"<field>": [...]}` for validation. '
+        'A method a route does not list answers 405 `{"detail": ...}` with an `Allow` header. '
+        "Trailing slashes are optional on every route."
+    ),
+    "VERSION": "1.0.0",
+    # 3.1 schemas are JSON Schema: the conformance test validates responses with them as they are.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is public and ignores any Authorization header (a stale token must not hide it).
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["overworld.schema.drop_slash_after_username"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "overworld.schema.close_response_objects",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"displayRequestDuration": True},
+}
 
 # --- CORS ---------------------------------------------------------------------------------------
 

@@ -214,13 +214,13 @@ class GameSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(serializers.Serializer):
-    """A user's public profile, in the contract's key order.
+    """A user's public profile: the twelve keys below in this order, always; for an
+    authenticated caller two more follow, `me` (the caller) and `followingUser` (whether the
+    caller follows this user)."""
 
-    The declared fields document the shape (and feed the OpenAPI schema); `to_representation`
-    builds the same keys from `.values_list()` rows in three queries whatever the list sizes,
-    because per-row model instances and field objects cost 2-3x more (docs/performance.md).
-    For an authenticated caller two more keys follow: `me` and `followingUser`.
-    """
+    # The declared fields document the shape (and feed the OpenAPI schema); `to_representation`
+    # builds the same keys from `.values_list()` rows in three queries whatever the list sizes,
+    # because per-row model instances and field objects cost 2-3x more (docs/performance.md).
 
     id = serializers.IntegerField()
     username = serializers.CharField()

@@ -1,14 +1,27 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from overworld.schema import (
+    BODY_ERRORS,
+    EMPTY_LIST,
+    NOT_FOUND,
+    RETRY_AFTER,
+    THROTTLED,
+    UNAUTHORIZED,
+    USERNAME_PATH,
+    bad_request,
+    detail_response,
+)
 from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly
 from users.serializers import (
     FollowSerializer,
+    LoginResponseSerializer,
     LoginSerializer,
     ProfileSerializer,
     ProfileUpdateSerializer,
@@ -21,7 +34,23 @@ from users.throttling import AuthRateThrottle
 
 PROFILE_COLUMNS = ("id", "username", "email", "bio", "location", "twitter")
 
+# Follow and unfollow take and answer the same shapes.
+FOLLOW_RESPONSES = {
+    200: EMPTY_LIST,
+    400: bad_request("Follow", FollowSerializer),
+    401: UNAUTHORIZED,
+    404: NOT_FOUND,
+    **BODY_ERRORS,
+}
 
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="current_user",
+        summary="The caller",
+        responses={200: UserSerializer, 401: UNAUTHORIZED},
+    )
+)
 class CurrentUserView(generics.RetrieveAPIView):
     """GET /api/users/user/ (token): the caller as `{id, username, email}`."""
 
@@ -53,6 +82,17 @@ class RegisterView(AuthEntryView):
 
     serializer_class = RegisterSerializer
 
+    @extend_schema(
+        operation_id="register",
+        summary="Create an account and get a token",
+        parameters=[RETRY_AFTER],
+        responses={
+            200: LoginResponseSerializer,
+            400: bad_request("Register", RegisterSerializer),
+            **BODY_ERRORS,
+            429: THROTTLED,
+        },
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -64,18 +104,45 @@ class LoginView(AuthEntryView):
 
     serializer_class = LoginSerializer
 
+    @extend_schema(
+        operation_id="login",
+        summary="Log in: a new token",
+        parameters=[RETRY_AFTER],
+        responses={
+            200: LoginResponseSerializer,
+            400: bad_request("Login", LoginSerializer),
+            **BODY_ERRORS,
+            429: THROTTLED,
+        },
+    )
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self.token_response(serializer.validated_data["user"])
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="logout",
+        summary="Log out: revoke this token",
+        request=None,
+        responses={204: None, 401: UNAUTHORIZED},
+    )
+)
 class LogoutView(KnoxLogoutView):
     """POST /api/users/logout/ (token): destroy the token of this request; 204."""
 
     authentication_classes = [TokenAuthentication]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="profile",
+        summary="A user's profile",
+        parameters=[USERNAME_PATH],
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
+    )
+)
 class ProfileView(generics.RetrieveAPIView):
     """GET /api/users/<username> (public): the user's profile."""
 
@@ -89,6 +156,14 @@ class ProfileView(generics.RetrieveAPIView):
         return user
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="profile_read",
+        summary="A user's profile (same as GET /api/users/{username})",
+        parameters=[USERNAME_PATH],
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
+    )
+)
 class ProfileUpdateView(ProfileView):
     """GET /api/users/profile/<username> (public) reads the profile;
     POST (token, owner only) updates username, email, bio, location and twitter and answers
@@ -96,6 +171,20 @@ class ProfileUpdateView(ProfileView):
 
     permission_classes = [IsAuthenticatedOrReadOnly, IsProfileOwnerOrReadOnly]
 
+    @extend_schema(
+        operation_id="profile_update",
+        summary="Update your own profile",
+        parameters=[USERNAME_PATH],
+        request=ProfileUpdateSerializer,
+        responses={
+            200: ProfileSerializer,
+            400: bad_request("ProfileUpdate", ProfileUpdateSerializer),
+            401: UNAUTHORIZED,
+            403: detail_response("Someone else's profile: `You can only update your own profile.`"),
+            404: NOT_FOUND,
+            **BODY_ERRORS,
+        },
+    )
     def post(self, request, username):
         user = self.get_object()
         update = ProfileUpdateSerializer(user, data=request.data, partial=True)
@@ -110,6 +199,7 @@ class FollowView(generics.GenericAPIView):
     serializer_class = FollowSerializer
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(operation_id="follow", summary="Follow a user", responses=FOLLOW_RESPONSES)
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -120,6 +210,14 @@ class FollowView(generics.GenericAPIView):
         user.follow(target)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="unfollow",
+        summary="Stop following a user",
+        request=FollowSerializer,
+        responses=FOLLOW_RESPONSES,
+    )
+)
 class UnfollowView(FollowView):
     """POST /api/users/unfollow/ (token) `{"username"}`: stop following that user; 200 `[]`."""
 
