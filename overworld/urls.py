@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from overworld.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/users/", include("users.urls")),
+    re_path(r"^healthz/?$", healthz, name="healthz"),
 ]
 
 handler400 = "overworld.errors.bad_request"
