@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm
 
 from users.models import Follow, User
 
 
-class UserCreationForm(DjangoUserCreationForm):
-    """Django's add-user form, plus the email every Overworld user must have."""
+class UserCreationForm(AdminUserCreationForm):
+    """Django's admin add-user form (with its "usable password" switch), plus the email every
+    Overworld user must have."""
 
-    class Meta(DjangoUserCreationForm.Meta):
+    class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("username", "email")
 
@@ -59,3 +60,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
     search_fields = ["username", "email", "location"]
     ordering = ["username"]
+
+    def get_inline_instances(self, request, obj=None):
+        # The add page is Django's short form (name, email, password); follows come after.
+        return super().get_inline_instances(request, obj) if obj is not None else []
