@@ -9,6 +9,8 @@ this by mistake has no demo login to abuse. A real account (one with a password)
 demo username or email is never touched.
 """
 
+from collections import Counter
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -87,7 +89,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        self.changes = []
+        self.changes = Counter()
         with transaction.atomic():
             games = self.seed_games()
             users = {}
@@ -100,7 +102,8 @@ class Command(BaseCommand):
                 if spec["username"] in users:
                     self.seed_following(users[spec["username"]], spec, users)
         if self.changes:
-            self.stdout.write("seed_demo: " + ", ".join(self.changes))
+            done = ", ".join(f"{what} {count}" for what, count in self.changes.items())
+            self.stdout.write(f"seed_demo: {done}")
         else:
             self.stdout.write("seed_demo: demo data already in place, nothing to do")
 
@@ -111,13 +114,13 @@ class Command(BaseCommand):
         if missing:
             # One INSERT in list order, so a fresh database numbers them as listed.
             Game.objects.bulk_create(missing)
-            self.changes.append(f"{len(missing)} games created")
+            self.changes["games created"] += len(missing)
         renamed = [game for game in existing.values() if game.name != wanted[game.igdb]]
         for game in renamed:
             game.name = wanted[game.igdb]
         if renamed:
             Game.objects.bulk_update(renamed, ["name"])
-            self.changes.append(f"{len(renamed)} games renamed")
+            self.changes["games renamed"] += len(renamed)
         return {game.igdb: game for game in Game.objects.filter(igdb__in=wanted)}
 
     def seed_user(self, spec: dict) -> User | None:
@@ -138,7 +141,7 @@ class Command(BaseCommand):
             user = User(username=username, **{field: spec[field] for field in PROFILE_FIELDS})
             user.set_unusable_password()
             user.save()
-            self.changes.append(f"user {username} created")
+            self.changes["users created"] += 1
             return user
         # An existing demo user: put back anything an admin changed, and keep it powerless.
         wanted = {field: spec[field] for field in PROFILE_FIELDS}
@@ -148,7 +151,7 @@ class Command(BaseCommand):
             setattr(user, field, wanted[field])
         if stale:
             user.save(update_fields=stale)
-            self.changes.append(f"user {username} updated")
+            self.changes["users updated"] += 1
         return user
 
     def seed_lists(self, user: User, spec: dict, games: dict[str, Game]) -> None:
@@ -164,7 +167,7 @@ class Command(BaseCommand):
             # add(*many) inserts in an unspecified order.
             for igdb in spec[list_name]:
                 related.add(games[igdb])
-            self.changes.append(f"{user.username}.{list_name} set")
+            self.changes["game lists set"] += 1
 
     def seed_following(self, user: User, spec: dict, users: dict[str, User]) -> None:
         wanted = [users[name].pk for name in spec["following"] if name in users]
@@ -175,4 +178,4 @@ class Command(BaseCommand):
         Follow.objects.filter(follower=user).delete()
         for followee_id in wanted:
             Follow.objects.create(follower=user, followee_id=followee_id)
-        self.changes.append(f"{user.username}.following set")
+        self.changes["follow lists set"] += 1
