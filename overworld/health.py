@@ -7,7 +7,8 @@ no throttle or session is touched. One `SELECT 1` on the connection the requests
 
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import Error as DatabaseDriverError
+from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -19,9 +20,10 @@ def database_answers() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
-        # OperationalError (server down, refused, timed out) and friends: logged for the
-        # operator, answered as a plain 503 to the probe without the error text.
+    except DatabaseDriverError:
+        # Any driver error: OperationalError (server down, refused, timed out) but also
+        # InterfaceError ("connection already closed"), which is not a DatabaseError. Logged
+        # for the operator, answered as a plain 503 to the probe without the error text.
         logger.warning("healthz: the database does not answer", exc_info=True)
         return False
     return True

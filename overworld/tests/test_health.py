@@ -1,7 +1,7 @@
 import copy
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, connection, connections
 
 from overworld import health
 
@@ -79,3 +79,18 @@ def test_healthz_recovers_when_the_database_returns(client, unreachable_database
     assert client.get("/healthz").status_code == 503
     monkeypatch.setattr(health, "connection", connection)
     assert client.get("/healthz").status_code == 200
+
+
+class ClosedConnection:
+    """A connection whose driver says it is closed, as psycopg2 does after a server restart."""
+
+    def cursor(self):
+        raise InterfaceError("connection already closed")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_on_a_closed_connection(client, monkeypatch):
+    monkeypatch.setattr(health, "connection", ClosedConnection())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable"}
