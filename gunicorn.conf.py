@@ -16,3 +16,10 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+# gunicorn >= 25 opens a control socket for `gunicornc` at one fixed path per user
+# ($HOME/.gunicorn/gunicorn.ctl), which every other gunicorn of that user (another checkout, a
+# test server) would take over or delete. Off unless a path is given.
+_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+control_socket_disable = not _control_socket
+if _control_socket:
+    control_socket = _control_socket

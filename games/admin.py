@@ -1,10 +1,50 @@
 from django.contrib import admin
 
 from games.models import Game
+from overworld.admin_counts import count_subquery
+
+# Each game list of users, by the name its reverse relation has on Game.
+HOLDERS = {
+    "played": "played_by",
+    "liked": "liked_by",
+    "backlog": "backlogged_by",
+    "wishlist": "wishlisted_by",
+}
 
 
 @admin.register(Game)
 class GameAdmin(admin.ModelAdmin):
-    list_display = ["name", "igdb"]
+    list_display = [
+        "name",
+        "igdb",
+        "played_count",
+        "liked_count",
+        "backlog_count",
+        "wishlist_count",
+    ]
     search_fields = ["name", "igdb"]
     ordering = ["name"]
+
+    def get_queryset(self, request):
+        # How many users hold the game in each list, in the changelist's one query.
+        counts = {
+            f"{list_name}_count": count_subquery(Game._meta.get_field(related_name).through, "game")
+            for list_name, related_name in HOLDERS.items()
+        }
+        return super().get_queryset(request).annotate(**counts)
+
+    @admin.display(description="played by", ordering="played_count")
+    def played_count(self, game):
+        return game.played_count
+
+    @admin.display(description="liked by", ordering="liked_count")
+    def liked_count(self, game):
+        return game.liked_count
+
+    @admin.display(description="in backlogs", ordering="backlog_count")
+    def backlog_count(self, game):
+        return game.backlog_count
+
+    @admin.display(description="on wishlists", ordering="wishlist_count")
+    def wishlist_count(self, game):
+        return game.wishlist_count

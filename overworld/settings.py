@@ -248,7 +248,8 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the files whitenoise serves; a deployment may keep them elsewhere.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -256,6 +257,9 @@ STORAGES = {
 
 # --- Logging ------------------------------------------------------------------------------------
 
+# Everything goes to stderr, one line per record, for the process manager to collect; gunicorn
+# writes its own access log (one line per request) and error log (gunicorn.conf.py).
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").strip().upper() or "INFO"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -265,5 +269,13 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's defaults (a debug-only console and mail_admins) so each record is
+        # written once, by the root handler. django.request logs 5xx with their traceback
+        # (ERROR) and 4xx as WARNING.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # Every SQL statement at DEBUG: far too loud even when debugging something else.
+        "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

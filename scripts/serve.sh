@@ -14,5 +14,10 @@ if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
 fi
 
 "$VENV/bin/python" manage.py migrate --noinput
+# Demo catalogue and users (madeline, theo, granny; none can log in). Idempotent and quick;
+# OVERWORLD_SEED_DEMO=0 skips it.
+if [ "${OVERWORLD_SEED_DEMO:-1}" != "0" ]; then
+    "$VENV/bin/python" manage.py seed_demo
+fi
 "$VENV/bin/python" manage.py collectstatic --noinput --verbosity 0
 exec "$VENV/bin/gunicorn" --config gunicorn.conf.py overworld.wsgi

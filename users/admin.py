@@ -1,12 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
+from knox.models import AuthToken
 
+from overworld.admin_counts import count_subquery
 from users.models import Follow, User
+
+GAME_LISTS = ("played", "liked", "backlog", "wishlist")
 
 
 class UserCreationForm(AdminUserCreationForm):
-    """Django's add-user form, plus the email every Overworld user must have."""
+    """Django's admin add-user form (with its "usable password" switch), plus the email every
+    Overworld user must have."""
 
     class Meta(AdminUserCreationForm.Meta):
         model = User
@@ -55,7 +61,78 @@ class UserAdmin(DjangoUserAdmin):
     )
     autocomplete_fields = ["played", "liked", "backlog", "wishlist"]
     inlines = [FollowingInline, FollowersInline]
-    list_display = ["username", "email", "location", "is_active", "is_staff", "date_joined"]
+    list_display = [
+        "username",
+        "email",
+        "followers_count",
+        "following_count",
+        "played_count",
+        "liked_count",
+        "backlog_count",
+        "wishlist_count",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser", "date_joined"]
     search_fields = ["username", "email", "location"]
     ordering = ["username"]
+
+    def get_inline_instances(self, request, obj=None):
+        # The add page is Django's short form (name, email, password); follows come after.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def get_queryset(self, request):
+        # Counted in the changelist's one query (overworld/admin_counts.py), not one per row.
+        counts = {
+            "followers_count": count_subquery(Follow, "followee"),
+            "following_count": count_subquery(Follow, "follower"),
+        }
+        for list_name in GAME_LISTS:
+            through = User._meta.get_field(list_name).remote_field.through
+            counts[f"{list_name}_count"] = count_subquery(through, "user")
+        return super().get_queryset(request).annotate(**counts)
+
+    @admin.display(description="followers", ordering="followers_count")
+    def followers_count(self, user):
+        return user.followers_count
+
+    @admin.display(description="following", ordering="following_count")
+    def following_count(self, user):
+        return user.following_count
+
+    @admin.display(description="played", ordering="played_count")
+    def played_count(self, user):
+        return user.played_count
+
+    @admin.display(description="liked", ordering="liked_count")
+    def liked_count(self, user):
+        return user.liked_count
+
+    @admin.display(description="backlog", ordering="backlog_count")
+    def backlog_count(self, user):
+        return user.backlog_count
+
+    @admin.display(description="wishlist", ordering="wishlist_count")
+    def wishlist_count(self, user):
+        return user.wishlist_count
+
+
+# knox registers its own AuthToken admin; this one adds a revoke action and shows each token's
+# user without a query per row.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(KnoxAuthTokenAdmin):
+    list_display = ("token_key", "user", "created", "expiry")
+    list_select_related = ("user",)
+    list_filter = ("created", "expiry")
+    ordering = ("-created",)
+    actions = ["revoke_tokens"]
+
+    @admin.action(description="Revoke selected tokens (their holders are logged out)")
+    def revoke_tokens(self, request, queryset):
+        # Deleting the row is what knox's logout does: the token stops authenticating at once.
+        revoked, _by_model = queryset.delete()
+        self.message_user(request, f"Revoked {revoked} token(s).")

@@ -1,0 +1,96 @@
+import copy
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, connection, connections
+
+from overworld import health
+
+
+@pytest.fixture
+def unreachable_database(monkeypatch):
+    """Point /healthz at a copy of the default connection whose database does not exist.
+
+    The real driver fails to connect (OperationalError), as it would with the server down;
+    only the module's own reference to the connection is swapped.
+    """
+    default = connections[DEFAULT_DB_ALIAS]
+    settings_dict = copy.deepcopy(default.settings_dict)
+    if default.vendor == "sqlite":
+        settings_dict["NAME"] = "/nonexistent-directory/overworld.sqlite3"
+    else:
+        settings_dict["NAME"] = "overworld_healthz_no_such_database"
+    broken = type(default)(settings_dict, alias="healthz-broken")
+    monkeypatch.setattr(health, "connection", broken)
+    yield broken
+    broken.close()
+
+
+@pytest.mark.django_db
+def test_healthz_answers_ok_with_one_query(client, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_trailing_slash_is_optional(client):
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_never_cached(client):
+    response = client.get("/healthz")
+    cache_control = response["Cache-Control"]
+    assert "no-cache" in cache_control
+    assert "no-store" in cache_control
+    assert "max-age=0" in cache_control
+
+
+@pytest.mark.django_db
+def test_healthz_ignores_any_authorization_header(client, django_assert_num_queries):
+    # No token lookup happens at all: the one query is the SELECT 1.
+    with django_assert_num_queries(1):
+        response = client.get("/healthz", HTTP_AUTHORIZATION="Token \x00garbage not-a-token")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_refuses_other_methods(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "POST" not allowed.'}
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_database_does_not(client, unreachable_database):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable"}
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_recovers_when_the_database_returns(client, unreachable_database, monkeypatch):
+    assert client.get("/healthz").status_code == 503
+    monkeypatch.setattr(health, "connection", connection)
+    assert client.get("/healthz").status_code == 200
+
+
+class ClosedConnection:
+    """A connection whose driver says it is closed, as psycopg2 does after a server restart."""
+
+    def cursor(self):
+        raise InterfaceError("connection already closed")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_on_a_closed_connection(client, monkeypatch):
+    monkeypatch.setattr(health, "connection", ClosedConnection())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable"}
