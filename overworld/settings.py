@@ -175,6 +175,12 @@ REST_KNOX = {
 }
 # Oldest tokens beyond this many live ones are revoked at login (see users.services.log_in).
 OVERWORLD_TOKEN_LIMIT_PER_USER = env_int("OVERWORLD_TOKEN_LIMIT_PER_USER", 10)
+# Failed logins per username from all clients together, DRF rate syntax (users.throttling):
+# stops a guesser that spreads over many addresses. "none" turns it off.
+_login_failures = os.environ.get("OVERWORLD_THROTTLE_LOGIN_FAILURES", "20/hour").strip()
+OVERWORLD_THROTTLE_LOGIN_FAILURES = (
+    None if _login_failures.lower() in {"", "none"} else _login_failures
+)
 
 # --- Django REST framework ----------------------------------------------------------------------
 
