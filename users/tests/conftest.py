@@ -5,8 +5,11 @@ import uuid
 
 import dj_database_url
 import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
-from users.tests.live import GunicornServer, manage
+from users.tests.live import GunicornServer, free_port, manage
 
 # A Redis database number of its own and a unique key prefix per run: the server is shared.
 TEST_REDIS_URL = os.environ.get("OVERWORLD_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -18,6 +21,33 @@ def suite_database() -> dict:
 
 def suite_uses_postgresql() -> bool:
     return suite_database()["ENGINE"] == "django.db.backends.postgresql"
+
+
+class WideBacklogWSGIServer(ThreadedWSGIServer):
+    # Django's live server listens with a backlog of 10: 32 simultaneous connects overflow it
+    # and some are reset by the kernel before the server sees them.
+    request_queue_size = 128
+
+
+class RaceServerThread(LiveServerThread):
+    server_class = WideBacklogWSGIServer
+
+
+@pytest.fixture
+def race_server(transactional_db):
+    """The base URL of a threaded live server: one thread and database connection per request.
+
+    pytest-django's live_server, with a listen backlog wide enough for the race tests. The SQLite
+    test database is a file (root conftest), so no connection is shared with the test.
+    """
+    thread = RaceServerThread("127.0.0.1", StaticFilesHandler, port=free_port())
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
 
 
 @pytest.fixture(scope="session")
