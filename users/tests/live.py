@@ -112,6 +112,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def unique_ip() -> str:
+    """A random 10.x.y.z address: a client identity of its own for throttle tests."""
+    return "10." + ".".join(str(byte) for byte in uuid.uuid4().bytes[:3])
+
+
 class GunicornServer:
     """gunicorn with the project's gunicorn.conf.py (gthread), in its own process group."""
 
