@@ -107,6 +107,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) can
+# land on another backend between fetches: set this to 1 there (docs/deployment.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a transaction
     # begins, so two writers queue on the busy timeout instead of failing with "database is
