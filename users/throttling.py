@@ -152,7 +152,9 @@ class LoginFailureLimit:
 
     def __init__(self, username: str):
         rate = settings.OVERWORLD_THROTTLE_LOGIN_FAILURES
-        self.counter = WindowCounter(f"login-failures:{username.lower()}", rate)
+        # casefold() merges at least the case variants the database's LOWER() does: "Madeline"
+        # and "MADELINE" are one account (case-insensitive login), so they share one count.
+        self.counter = WindowCounter(f"login-failures:{username.casefold()}", rate)
 
     def reserve(self) -> None:
         """Count this attempt as a failure until it succeeds; 429 when none are left."""

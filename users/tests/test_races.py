@@ -135,3 +135,18 @@ def test_concurrent_logins_never_exceed_token_limit(race_server, settings):
         for reply in replies
     ]
     assert sorted(answers) == [200] * 3 + [401] * 9
+
+
+def test_concurrent_wrong_logins_from_many_clients_stop_at_failure_limit(race_server, settings):
+    settings.OVERWORLD_THROTTLE_LOGIN_FAILURES = "5/day"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    make_user(username="madeline")
+    body = {"username": "Madeline", "password": "wrong-password"}
+
+    def guess(n):
+        client = {"X-Forwarded-For": f"10.0.0.{n}"}
+        return lambda: call(race_server, "POST", "/api/users/login/", body, headers=client)
+
+    replies = run_concurrently(guess(n) for n in range(16))
+
+    assert statuses(replies) == {400: 5, 429: 11}
