@@ -102,7 +102,9 @@ class WindowCounter:
         connection = connections[router.db_for_write(ThrottleCounter)]
         qn = connection.ops.quote_name
         table = qn(ThrottleCounter._meta.db_table)
-        expires = datetime.fromtimestamp(self.window_end, tz=UTC)
+        expires = connection.ops.adapt_datetimefield_value(
+            datetime.fromtimestamp(self.window_end, tz=UTC)
+        )
         with connection.cursor() as cursor:
             # One statement: the row lock (PostgreSQL) or the write lock (SQLite) serialises
             # concurrent increments, so each caller reads back its own count.
