@@ -5,6 +5,19 @@ from rest_framework.test import APIClient
 from users.tests.factories import make_user
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    # An in-memory SQLite test database is one connection that the live server thread shares,
+    # which serialises its requests and hides races (users/tests/test_races.py): use a file.
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test = database.setdefault("TEST", {})
+        if not test.get("NAME"):
+            test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # Argon2 costs ~0.2 s per hash; tests that check the production hasher set it themselves.

@@ -110,6 +110,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) can
+# land on another backend between fetches: set this to 1 there (docs/deployment.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a transaction
     # begins, so two writers queue on the busy timeout instead of failing with "database is
@@ -178,6 +181,12 @@ REST_KNOX = {
 }
 # Oldest tokens beyond this many live ones are revoked at login (see users.services.log_in).
 OVERWORLD_TOKEN_LIMIT_PER_USER = env_int("OVERWORLD_TOKEN_LIMIT_PER_USER", 10)
+# Failed logins per username from all clients together, DRF rate syntax (users.throttling):
+# stops a guesser that spreads over many addresses. "none" turns it off.
+_login_failures = os.environ.get("OVERWORLD_THROTTLE_LOGIN_FAILURES", "20/hour").strip()
+OVERWORLD_THROTTLE_LOGIN_FAILURES = (
+    None if _login_failures.lower() in {"", "none"} else _login_failures
+)
 
 # --- Django REST framework ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from users.models import (
     User,
     validate_username_not_reserved,
 )
+from users.throttling import LoginFailureLimit
 
 # Long enough for any passphrase, short enough that hashing it is no denial of service.
 PASSWORD_MAX_LENGTH = 1024
@@ -128,6 +129,9 @@ class LoginSerializer(serializers.Serializer):
     default_error_messages = {"invalid_login": "Incorrect username/password."}
 
     def validate(self, attrs):
+        # 429 once this username has had too many failures, from whatever clients.
+        failures = LoginFailureLimit(attrs["username"])
+        failures.reserve()
         # The same answer for an unknown user, a wrong password and an inactive user;
         # ModelBackend also hashes for unknown users so their timing matches.
         user = authenticate(
@@ -135,6 +139,7 @@ class LoginSerializer(serializers.Serializer):
         )
         if user is None:
             self.fail("invalid_login")
+        failures.release()
         attrs["user"] = user
         return attrs
 

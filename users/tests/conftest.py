@@ -1,0 +1,130 @@
+"""Fixtures for the tests that start real servers (gunicorn subprocesses) and use Redis."""
+
+import os
+import uuid
+
+import dj_database_url
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
+
+from users.tests.live import GunicornServer, free_port, manage
+
+# A Redis database number of its own and a unique key prefix per run: the server is shared.
+TEST_REDIS_URL = os.environ.get("OVERWORLD_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+def suite_database() -> dict:
+    return dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite:///unused.sqlite3")
+
+
+def suite_uses_postgresql() -> bool:
+    return suite_database()["ENGINE"] == "django.db.backends.postgresql"
+
+
+class WideBacklogWSGIServer(ThreadedWSGIServer):
+    # Django's live server listens with a backlog of 10: 32 simultaneous connects overflow it
+    # and some are reset by the kernel before the server sees them.
+    request_queue_size = 128
+
+
+class RaceServerThread(LiveServerThread):
+    server_class = WideBacklogWSGIServer
+
+
+@pytest.fixture
+def race_server(transactional_db):
+    """The base URL of a threaded live server: one thread and database connection per request.
+
+    pytest-django's live_server, with a listen backlog wide enough for the race tests. The SQLite
+    test database is a file (root conftest), so no connection is shared with the test.
+    """
+    thread = RaceServerThread("127.0.0.1", StaticFilesHandler, port=free_port())
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+
+
+@pytest.fixture(scope="session")
+def server_database_url(tmp_path_factory):
+    """A migrated database for gunicorn subprocesses, of the suite's kind, dropped at the end.
+
+    Servers in other processes cannot see pytest-django's test database inside its transaction,
+    so they get their own: a temporary SQLite file, or on PostgreSQL a throwaway database on the
+    DATABASE_URL's server. Tests keep apart by using unique names, not by flushing it.
+    """
+    if not suite_uses_postgresql():
+        url = f"sqlite:///{tmp_path_factory.mktemp('server-db') / 'db.sqlite3'}"
+        manage({"DATABASE_URL": url}, "migrate", "--noinput")
+        yield url
+        return
+
+    import psycopg2
+    from psycopg2 import sql
+
+    suite = suite_database()
+    name = f"{suite['NAME']}_live_{os.getpid()}"[:63]
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=suite["USER"],
+        password=suite["PASSWORD"],
+        host=suite["HOST"],
+        port=suite["PORT"] or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        credentials = suite["USER"] + (f":{suite['PASSWORD']}" if suite["PASSWORD"] else "")
+        url = f"postgres://{credentials}@{suite['HOST']}:{suite['PORT'] or 5432}/{name}"
+        manage({"DATABASE_URL": url}, "migrate", "--noinput")
+        yield url
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()
+
+
+@pytest.fixture
+def redis_url():
+    """(REDIS_URL, key prefix) for this test; its keys are deleted afterwards.
+
+    Skipped when no Redis answers, unless OVERWORLD_TESTS_REQUIRE_REDIS=1 (CI sets it).
+    """
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("OVERWORLD_TESTS_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    prefix = f"hrc-{uuid.uuid4().hex[:12]}"
+    yield TEST_REDIS_URL, prefix
+    for key in client.scan_iter(match=f"{prefix}:*", count=500):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """start_server(env) -> a running GunicornServer; every one is stopped after the test."""
+    servers = []
+
+    def start(env: dict[str, str], workers: int = 2, threads: int = 4) -> GunicornServer:
+        server = GunicornServer(env, tmp_path, workers=workers, threads=threads)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
