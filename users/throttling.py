@@ -15,6 +15,7 @@ twice the rate across a window boundary; the bound is what matters against guess
 """
 
 import hashlib
+import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -26,13 +27,29 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import Throttled
+from redis.exceptions import RedisError
+from rest_framework import status
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from users.models import ThrottleCounter
 
 ATOMIC_INCR_CACHES = (RedisCache, BaseMemcachedCache)
+
+logger = logging.getLogger(__name__)
+
+
+class CounterUnavailable(APIException):
+    """The shared cache holding the counters does not answer.
+
+    Without a count there is no limit: refusing with 503 keeps password guessing shut while the
+    cache is down, and tells the client the fault is temporary rather than a server bug.
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Service temporarily unavailable, try again later."
+    default_code = "counter_unavailable"
 
 
 def atomic_cache():
@@ -70,8 +87,13 @@ class WindowCounter:
         if self.limit is None:
             return True
         cache = atomic_cache()
-        count = self._incr_table() if cache is None else self._incr_cache(cache)
-        return count <= self.limit
+        if cache is None:
+            return self._incr_table() <= self.limit
+        try:
+            return self._incr_cache(cache) <= self.limit
+        except (RedisError, OSError) as exc:
+            logger.error("throttle counter unavailable: %s", exc)
+            raise CounterUnavailable() from exc
 
     def unhit(self) -> None:
         """Take back one event counted by `hit()` in this window."""
@@ -83,6 +105,9 @@ class WindowCounter:
                 cache.decr(self.key)
             except ValueError:
                 pass  # the window is over and its key gone: nothing to take back
+            except (RedisError, OSError) as exc:
+                # The login itself succeeded; at worst one failure too many stays counted.
+                logger.warning("throttle counter not released: %s", exc)
         else:
             ThrottleCounter.objects.filter(key=self.key).update(count=F("count") - 1)
 

@@ -203,7 +203,7 @@ def test_login_get_not_allowed(api_client):
 def test_login_throttled_after_rate(api_client, user, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"auth": "3/min"},
+        "DEFAULT_THROTTLE_RATES": {"auth": "3/day"},
     }
     for _ in range(3):
         assert log_in(api_client, password="guess").status_code == status.HTTP_400_BAD_REQUEST
@@ -221,7 +221,7 @@ def test_login_throttled_after_rate(api_client, user, settings):
 def test_login_throttle_shared_with_register(api_client, user, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"auth": "3/min"},
+        "DEFAULT_THROTTLE_RATES": {"auth": "3/day"},
     }
     for _ in range(3):
         log_in(api_client, password="guess")

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import caches
+from knox.models import AuthToken
 from rest_framework import status
 
 from users.models import ThrottleCounter
@@ -189,3 +190,22 @@ def test_auth_throttle_on_redis_answers_429(redis_url, settings, api_client, aut
     assert answers == [400, 400]
     assert_throttled(third)
     assert not ThrottleCounter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_auth_throttle_without_its_redis_answers_503(settings, api_client, auth_rate):
+    # Nothing listens on port 1: the shared counter store is down.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    auth_rate("5/day")
+    make_user(username="madeline")
+
+    response = login(api_client, password=DEFAULT_PASSWORD)
+
+    assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+    assert response.json() == {"detail": "Service temporarily unavailable, try again later."}
+    assert not AuthToken.objects.exists()
