@@ -73,6 +73,8 @@ MIDDLEWARE = [
     # Serves admin assets with debug off, from the same process: no separate file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # After CORS, so that a browser can read the 413.
+    "overworld.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
