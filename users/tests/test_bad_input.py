@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from users.models import User
+from users.tests.shapes import is_error_body
 
 # (path, needs a token): every route that takes a body.
 POST_ROUTES = [
@@ -35,22 +36,6 @@ ROUTES = [
 ]
 
 FIVE_MB = 5 * 1024 * 1024
-
-
-def is_error_body(body) -> bool:
-    """`{"detail": "..."}` or `{"<field>": ["message", ...]}`: the contract's two error shapes."""
-    if not isinstance(body, dict) or not body:
-        return False
-    if set(body) == {"detail"}:
-        return isinstance(body["detail"], str)
-    return all(
-        isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages)
-        for messages in body.values()
-    )
-
-
-def client_for(path_needs_token: bool, auth_client: APIClient, api_client: APIClient):
-    return auth_client if path_needs_token else api_client
 
 
 @pytest.fixture
