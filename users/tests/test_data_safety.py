@@ -198,3 +198,16 @@ def test_profile_update_never_touches_a_field_outside_the_allow_list(owner, body
     assert {k: v for k, v in mine_after.items() if k not in written} == {
         k: v for k, v in mine_before.items() if k not in written
     }
+
+
+def test_profile_update_of_someone_else_answers_403_and_changes_nothing(owner, world):
+    _madeline, client = owner
+    before = snapshot()
+
+    response = client.post(
+        "/api/users/profile/badeline", {"bio": "hijacked", "is_staff": True}, format="json"
+    )
+
+    assert response.status_code == status.HTTP_403_FORBIDDEN
+    assert response.json() == {"detail": "You can only update your own profile."}
+    assert snapshot() == before
