@@ -33,7 +33,8 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("DJANGO_DEBUG")
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# A blank or whitespace-only key counts as unset.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     # Serves admin assets with debug off, from the same process: no separate file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # After CORS, so that a browser can read the 413.
+    "overworld.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,6 +203,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "overworld.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "overworld.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {
         # Each login or registration costs ~0.2 s of CPU for the password hash, so this also
         # caps what one client can make the server burn.
@@ -241,6 +245,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"displayRequestDuration": True},
 }
+
+# --- HTTPS, HSTS and cookies --------------------------------------------------------------------
+# TLS ends at a proxy in front of gunicorn. With debug off every default is the secure one except
+# the redirect: it defaults off so that plain http on localhost (scripts/serve.sh, health checks,
+# a proxy that already redirects) keeps answering; a deployment turns it on, and on
+# DJANGO_SECURE_PROXY_SSL_HEADER behind a proxy, or every request looks like http and loops.
+# HSTS is only ever sent on https responses. docs/security.md has the deployment checklist.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    # Only behind a proxy that sets this header itself: a client could forge it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+# Only the admin uses cookies (the API uses tokens); over http they need these off.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 # --- CORS ---------------------------------------------------------------------------------------
 

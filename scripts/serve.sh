@@ -13,6 +13,12 @@ if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
     export DJANGO_SECRET_KEY
 fi
 
+# A local run over plain http: the admin's cookies cannot be "https only" here (some browsers
+# refuse Secure cookies from http://localhost). A deployment behind TLS sets these to 1 or leaves
+# them unset, which defaults them on; SECURE_SSL_REDIRECT is off unless asked for.
+export DJANGO_SESSION_COOKIE_SECURE="${DJANGO_SESSION_COOKIE_SECURE:-0}"
+export DJANGO_CSRF_COOKIE_SECURE="${DJANGO_CSRF_COOKIE_SECURE:-0}"
+
 "$VENV/bin/python" manage.py migrate --noinput
 # Demo catalogue and users (madeline, theo, granny; none can log in). Idempotent and quick;
 # OVERWORLD_SEED_DEMO=0 skips it.
