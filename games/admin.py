@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from games.models import Game
-from overworld.admin_counts import count_subquery
+from overworld.admin_counts import count_column, count_subquery
 
 # Each game list of users, by the name its reverse relation has on Game.
 HOLDERS = {
@@ -33,18 +33,7 @@ class GameAdmin(admin.ModelAdmin):
         }
         return super().get_queryset(request).annotate(**counts)
 
-    @admin.display(description="played by", ordering="played_count")
-    def played_count(self, game):
-        return game.played_count
-
-    @admin.display(description="liked by", ordering="liked_count")
-    def liked_count(self, game):
-        return game.liked_count
-
-    @admin.display(description="in backlogs", ordering="backlog_count")
-    def backlog_count(self, game):
-        return game.backlog_count
-
-    @admin.display(description="on wishlists", ordering="wishlist_count")
-    def wishlist_count(self, game):
-        return game.wishlist_count
+    played_count = count_column("played_count", "played by")
+    liked_count = count_column("liked_count", "liked by")
+    backlog_count = count_column("backlog_count", "in backlogs")
+    wishlist_count = count_column("wishlist_count", "on wishlists")

@@ -5,6 +5,7 @@ One `Count(..., distinct=True)` per relation over a JOIN of all of them multipli
 relation on its own, and the whole page stays one query however many rows it shows.
 """
 
+from django.contrib import admin
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -19,3 +20,13 @@ def count_subquery(model, field: str) -> Coalesce:
         .values("count")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def count_column(name: str, description: str):
+    """A changelist column showing the annotation `name`, sortable by it."""
+
+    @admin.display(description=description, ordering=name)
+    def column(model_admin, obj) -> int:
+        return getattr(obj, name)
+
+    return column

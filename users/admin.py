@@ -4,10 +4,8 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
-from overworld.admin_counts import count_subquery
-from users.models import Follow, User
-
-GAME_LISTS = ("played", "liked", "backlog", "wishlist")
+from overworld.admin_counts import count_column, count_subquery
+from users.models import GAME_LISTS, Follow, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -93,29 +91,12 @@ class UserAdmin(DjangoUserAdmin):
             counts[f"{list_name}_count"] = count_subquery(through, "user")
         return super().get_queryset(request).annotate(**counts)
 
-    @admin.display(description="followers", ordering="followers_count")
-    def followers_count(self, user):
-        return user.followers_count
-
-    @admin.display(description="following", ordering="following_count")
-    def following_count(self, user):
-        return user.following_count
-
-    @admin.display(description="played", ordering="played_count")
-    def played_count(self, user):
-        return user.played_count
-
-    @admin.display(description="liked", ordering="liked_count")
-    def liked_count(self, user):
-        return user.liked_count
-
-    @admin.display(description="backlog", ordering="backlog_count")
-    def backlog_count(self, user):
-        return user.backlog_count
-
-    @admin.display(description="wishlist", ordering="wishlist_count")
-    def wishlist_count(self, user):
-        return user.wishlist_count
+    followers_count = count_column("followers_count", "followers")
+    following_count = count_column("following_count", "following")
+    played_count = count_column("played_count", "played")
+    liked_count = count_column("liked_count", "liked")
+    backlog_count = count_column("backlog_count", "backlog")
+    wishlist_count = count_column("wishlist_count", "wishlist")
 
 
 # knox registers its own AuthToken admin; this one adds a revoke action and shows each token's

@@ -16,6 +16,9 @@ BIO_MAX_LENGTH = 255
 LOCATION_MAX_LENGTH = 50
 TWITTER_MAX_LENGTH = 15
 
+# The four game lists of a profile, in the order the profile shows them.
+GAME_LISTS = ("played", "liked", "backlog", "wishlist")
+
 USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email already exists."
 

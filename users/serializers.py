@@ -11,6 +11,7 @@ from rest_framework.validators import UniqueValidator
 from users.models import (
     BIO_MAX_LENGTH,
     EMAIL_TAKEN,
+    GAME_LISTS,
     LOCATION_MAX_LENGTH,
     TWITTER_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
@@ -23,7 +24,6 @@ from users.throttling import LoginFailureLimit
 
 # Long enough for any passphrase, short enough that hashing it is no denial of service.
 PASSWORD_MAX_LENGTH = 1024
-GAME_LISTS = ("played", "liked", "backlog", "wishlist")
 
 
 class CaseInsensitiveUniqueValidator(UniqueValidator):

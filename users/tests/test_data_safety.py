@@ -12,10 +12,9 @@ from rest_framework.test import APIClient
 
 from games.models import Game
 from games.tests.factories import make_game
-from users.models import Follow, User
+from users.models import GAME_LISTS, Follow, User
 from users.tests.factories import make_user
 
-GAME_LISTS = ("played", "liked", "backlog", "wishlist")
 PROFILE_ALLOW_LIST = {"username", "email", "bio", "location", "twitter"}
 
 

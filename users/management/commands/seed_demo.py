@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from games.models import Game
-from users.models import Follow, User
+from users.models import GAME_LISTS, Follow, User
 
 # (igdb, name), in id order on a fresh database: positions 3 and 9-12 are the document's ids.
 # IGDB ids of the extra games are plausible catalogue ids, not checked against IGDB.
@@ -37,7 +37,6 @@ DEMO_GAMES = [
     ("12517", "Undertale"),
 ]
 
-GAME_LISTS = ("played", "liked", "backlog", "wishlist")
 
 # In creation order (madeline first, so she is user 1 on a fresh database).
 DEMO_USERS = [
