@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Value
+from django.db.models import CharField, Value
 from django.db.models.functions import Lower
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -23,6 +23,7 @@ from users.models import (
 # Long enough for any passphrase, short enough that hashing it is no denial of service.
 PASSWORD_MAX_LENGTH = 1024
 GAME_LISTS = ("played", "liked", "backlog", "wishlist")
+PROFILE_LISTS = (*GAME_LISTS, "following")
 
 
 class CaseInsensitiveUniqueValidator(UniqueValidator):
@@ -217,8 +218,9 @@ class ProfileSerializer(serializers.Serializer):
     """A user's public profile, in the contract's key order.
 
     The declared fields document the shape (and feed the OpenAPI schema); `to_representation`
-    builds the same keys from `.values_list()` rows in three queries whatever the list sizes,
-    because per-row model instances and field objects cost 2-3x more (docs/performance.md).
+    builds the same keys from `.values_list()` rows in three queries whatever the list sizes
+    (the user; the game lists and `following`; `followers`), because per-row model instances
+    and field objects cost 2-3x more (docs/performance.md).
     For an authenticated caller two more keys follow: `me` and `followingUser`.
     """
 
@@ -238,21 +240,19 @@ class ProfileSerializer(serializers.Serializer):
     followingUser = serializers.BooleanField(required=False)  # noqa: N815 - the frontend's key
 
     def to_representation(self, user: User) -> dict:
-        games = {name: [] for name in GAME_LISTS}
-        for list_name, _, game_id, igdb, name in _game_rows(user.pk):
-            games[list_name].append({"id": game_id, "igdb": igdb, "name": name})
-
-        following, followers = [], []
-        links = (
-            Follow.objects.filter(Q(follower_id=user.pk) | Q(followee_id=user.pk))
-            .order_by("pk")
-            .values_list("follower_id", "followee_id")
-        )
-        for follower_id, followee_id in links.iterator(chunk_size=10_000):
-            if follower_id == user.pk:
-                following.append(followee_id)
+        lists = {name: [] for name in PROFILE_LISTS}
+        for list_name, _, item_id, igdb, name in _profile_rows(user.pk):
+            if list_name == "following":
+                lists["following"].append(item_id)
             else:
-                followers.append(follower_id)
+                lists[list_name].append({"id": item_id, "igdb": igdb, "name": name})
+        # One index-only scan of (followee, id, follower), already in order: no sort, no
+        # server-side cursor (whose fast-start plan scanned the whole table), one int per row.
+        followers = list(
+            Follow.objects.filter(followee_id=user.pk)
+            .order_by("pk")
+            .values_list("follower_id", flat=True)
+        )
 
         data = {
             "id": user.pk,
@@ -261,8 +261,7 @@ class ProfileSerializer(serializers.Serializer):
             "bio": user.bio,
             "location": user.location,
             "twitter": user.twitter,
-            **games,
-            "following": following,
+            **lists,
             "followers": followers,
         }
         request = self.context.get("request")
@@ -273,8 +272,13 @@ class ProfileSerializer(serializers.Serializer):
         return data
 
 
-def _game_rows(user_id: int):
-    """(list name, position, game id, igdb, name) for all four game lists, in one query."""
+def _profile_rows(user_id: int) -> list[tuple]:
+    """(list name, position, id, igdb, name) of the four game lists and of `following`.
+
+    One query: the four through tables and the user's own follows (id: the followee; igdb and
+    name: NULL), in list order and, within a list, in order of addition. The rows are sorted
+    here because a compound query's ORDER BY differs between backends.
+    """
     parts = []
     for list_name in GAME_LISTS:
         through = User._meta.get_field(list_name).remote_field.through
@@ -283,7 +287,14 @@ def _game_rows(user_id: int):
             .annotate(list_name=Value(list_name))
             .values_list("list_name", "pk", "game_id", "game__igdb", "game__name")
         )
+    parts.append(
+        Follow.objects.filter(follower_id=user_id)
+        .annotate(
+            list_name=Value("following"),
+            no_igdb=Value(None, output_field=CharField()),
+            no_name=Value(None, output_field=CharField()),
+        )
+        .values_list("list_name", "pk", "followee_id", "no_igdb", "no_name")
+    )
     rows = parts[0].union(*parts[1:], all=True)
-    # Order of addition within each list; sorted here because a compound query's ORDER BY
-    # differs between backends.
-    return sorted(rows, key=lambda row: (GAME_LISTS.index(row[0]), row[1]))
+    return sorted(rows, key=lambda row: (PROFILE_LISTS.index(row[0]), row[1]))
