@@ -408,6 +408,10 @@ def main() -> None:
     args = parser.parse_args()
     args.curve = [int(n) for n in args.curve.split(",") if n.strip()]
 
+    # Interrupted or terminated (even from a background job, which ignores SIGINT), still stop
+    # the server and drop the database in the finally blocks.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (bench/run.sh installs it)")
     workdir = Path(tempfile.mkdtemp(prefix="overworld-bench-"))
