@@ -139,7 +139,7 @@ class Server:
 
     def __init__(self, database_url: str, port: int, logdir: Path):
         self.base = f"http://127.0.0.1:{port}"
-        env = {
+        self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DJANGO_DEBUG": "0",
@@ -147,12 +147,15 @@ class Server:
             "DATABASE_URL": database_url,
             "GUNICORN_BIND": f"127.0.0.1:{port}",
         }
-        env.pop("REDIS_URL", None)
-        self.log = open(logdir / f"gunicorn-{port}.log", "w")  # noqa: SIM115
+        self.env.pop("REDIS_URL", None)
+        self.log = open(logdir / f"gunicorn-{port}.log", "a")  # noqa: SIM115
+        self.start()
+
+    def start(self) -> None:
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "overworld.wsgi"],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -167,6 +170,12 @@ class Server:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
             time.sleep(0.3)
+
+    def ensure_running(self) -> None:
+        """Restart the server if it died (on a shared machine something may kill it)."""
+        if self.proc.poll() is not None:
+            print(f"    gunicorn exited ({self.proc.returncode}); restarting", file=sys.stderr)
+            self.start()
 
     def workers(self) -> list[int]:
         return _children(self.proc.pid)
@@ -193,6 +202,7 @@ def measure(
 ) -> dict:
     """One bounded wrk run with its CPU split; retried once when the box was busy."""
     for attempt in (1, 2):
+        server.ensure_running()
         workers = server.workers()
         backends = _pg_backends(pg_db)
         cpu_before = sum(map(_proc_cpu, workers + backends))
@@ -420,6 +430,11 @@ def main() -> None:
         for vendor in args.db.split(","):
             vendor = {"postgres": "postgresql"}.get(vendor.strip(), vendor.strip())
             results.append(bench_database(vendor, args, workdir))
+    except BaseException:
+        kept = ROOT / "bench" / "results" / f"failed-{time.strftime('%Y%m%d-%H%M%S')}"
+        shutil.copytree(workdir, kept, ignore=shutil.ignore_patterns("*.sqlite3*"))
+        print(f"failed; logs kept in {kept}", file=sys.stderr)
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
