@@ -9,7 +9,19 @@ from django.db.models.lookups import In
 from games.models import Game
 
 # Route words under /api/users/: a user named "login" would be shadowed by the login route.
-RESERVED_USERNAMES = ("follow", "login", "logout", "profile", "register", "unfollow", "user")
+# "." and ".." are path segments that browsers and curl collapse before sending the request, so
+# /api/users/.. could never reach its owner's profile.
+RESERVED_USERNAMES = (
+    ".",
+    "..",
+    "follow",
+    "login",
+    "logout",
+    "profile",
+    "register",
+    "unfollow",
+    "user",
+)
 
 USERNAME_MAX_LENGTH = 150
 BIO_MAX_LENGTH = 255

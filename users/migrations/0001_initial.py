@@ -80,6 +80,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.In(django.db.models.functions.text.Lower('username'), ['follow', 'login', 'logout', 'profile', 'register', 'unfollow', 'user']), _negated=True), name='users_user_username_not_reserved', violation_error_message='This username is reserved.'),
+            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.In(django.db.models.functions.text.Lower('username'), ['.', '..', 'follow', 'login', 'logout', 'profile', 'register', 'unfollow', 'user']), _negated=True), name='users_user_username_not_reserved', violation_error_message='This username is reserved.'),
         ),
     ]
