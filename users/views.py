@@ -61,6 +61,23 @@ class CurrentUserView(generics.RetrieveAPIView):
         return self.request.user
 
 
+def auth_entry_schema(operation_id: str, summary: str, serializer_class, component: str):
+    """The schema of register and login: same answers, their own request body and 400."""
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            parameters=[RETRY_AFTER],
+            responses={
+                200: LoginResponseSerializer,
+                400: bad_request(component, serializer_class),
+                **BODY_ERRORS,
+                429: THROTTLED,
+            },
+        )
+    )
+
+
 class AuthEntryView(generics.GenericAPIView):
     """Shared by register and login: public, throttled per client, answers `{user, token}`.
 
@@ -72,53 +89,35 @@ class AuthEntryView(generics.GenericAPIView):
     throttle_classes = [AuthRateThrottle]
     throttle_scope = "auth"
 
-    def token_response(self, user: User) -> Response:
-        token = log_in(request=self.request, user=user)
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = self.user_from(serializer)
+        token = log_in(request=request, user=user)
         return Response({"user": UserSerializer(user).data, "token": token})
 
+    def user_from(self, serializer) -> User:
+        raise NotImplementedError
 
+
+@auth_entry_schema("register", "Create an account and get a token", RegisterSerializer, "Register")
 class RegisterView(AuthEntryView):
     """POST /api/users/register/ (public): create an account; 200 `{user, token}`."""
 
     serializer_class = RegisterSerializer
 
-    @extend_schema(
-        operation_id="register",
-        summary="Create an account and get a token",
-        parameters=[RETRY_AFTER],
-        responses={
-            200: LoginResponseSerializer,
-            400: bad_request("Register", RegisterSerializer),
-            **BODY_ERRORS,
-            429: THROTTLED,
-        },
-    )
-    def post(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self.token_response(serializer.save())
+    def user_from(self, serializer) -> User:
+        return serializer.save()
 
 
+@auth_entry_schema("login", "Log in: a new token", LoginSerializer, "Login")
 class LoginView(AuthEntryView):
     """POST /api/users/login/ (public): exchange username and password for a new token."""
 
     serializer_class = LoginSerializer
 
-    @extend_schema(
-        operation_id="login",
-        summary="Log in: a new token",
-        parameters=[RETRY_AFTER],
-        responses={
-            200: LoginResponseSerializer,
-            400: bad_request("Login", LoginSerializer),
-            **BODY_ERRORS,
-            429: THROTTLED,
-        },
-    )
-    def post(self, request):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self.token_response(serializer.validated_data["user"])
+    def user_from(self, serializer) -> User:
+        return serializer.validated_data["user"]
 
 
 @extend_schema_view(
