@@ -169,12 +169,12 @@ class Command(BaseCommand):
             self.changes["game lists set"] += 1
 
     def seed_following(self, user: User, spec: dict, users: dict[str, User]) -> None:
-        wanted = [users[name].pk for name in spec["following"] if name in users]
+        wanted = [users[name] for name in spec["following"] if name in users]
         rows = Follow.objects.filter(follower=user).order_by("pk")
         current = list(rows.values_list("followee_id", flat=True))
-        if current == wanted:
+        if current == [followee.pk for followee in wanted]:
             return
-        Follow.objects.filter(follower=user).delete()
-        for followee_id in wanted:
-            Follow.objects.create(follower=user, followee_id=followee_id)
+        rows.delete()
+        for followee in wanted:
+            user.follow(followee)
         self.changes["follow lists set"] += 1
