@@ -280,7 +280,7 @@ class ProfileSerializer(serializers.Serializer):
         request = self.context.get("request")
         viewer = getattr(request, "user", None)
         if viewer is not None and viewer.is_authenticated:
-            data["me"] = {"id": viewer.pk, "username": viewer.username, "email": viewer.email}
+            data["me"] = UserSerializer(viewer).data
             data["followingUser"] = viewer.pk in followers
         return data
 
