@@ -12,7 +12,11 @@ Chosen from measurements on this 2-core machine:
 - timeout 30 s: far above the slowest measured request (1M followers, about 1 s).
 """
 
+import importlib
 import os
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
@@ -31,3 +35,13 @@ _control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
 control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
+
+# --- Refuse to start without a secret key, in one line --------------------------------------------
+# The settings are imported here, in the master, before it binds or forks: a deployment without
+# DJANGO_SECRET_KEY stops with the settings' one-line reason and exit status 1, instead of every
+# worker failing to boot with a traceback (overworld/local_key.py: what a checkout may do instead).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "overworld.settings")  # as overworld/wsgi.py
+try:
+    importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
+except ImproperlyConfigured as exc:
+    sys.exit(f"gunicorn: {exc}")

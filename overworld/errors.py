@@ -1,13 +1,20 @@
 """JSON errors everywhere: DRF's exception handler plus Django's error views.
 
 The contract wants every error body to be a JSON object, including the ones Django produces
-before DRF is reached (unknown routes, a disallowed Host header) and request bodies over
-DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than a DRF error.
+before DRF is reached (unknown routes, a disallowed Host header, a CSRF failure) and request
+bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than
+a DRF error. Which error wins matters too: a wrong method is 405 before anything else.
 """
+
+import functools
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.urls import reverse
+from django.views import csrf
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -25,7 +32,67 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         # DRF would pass on Django's message ("No User matches the given query.").
         exc = exceptions.NotFound()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        # A view with other renderers (the schema's YAML, Swagger UI's HTML) still answers its
+        # errors in JSON: `POST /api/schema/` is a JSON 405, not a YAML one.
+        request = context["request"]
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+class MethodCheckedFirst:
+    """An APIView mixin: a method the view does not serve answers 405 before anything else.
+
+    DRF authenticates, checks permissions and throttles in `initial()`, before it looks for the
+    method's handler, so `GET login/` from a throttled client answered 429 and `GET follow/`
+    without a token 401. A wrong method is wrong whoever sends it: 405, with `Allow`.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            self.http_method_not_allowed(request, *args, **kwargs)
+        super().initial(request, *args, **kwargs)
+
+
+def json_methods(*methods: str):
+    """For plain Django views (not DRF) that answer JSON: `@json_methods("GET", "HEAD")`.
+
+    Another method answers 405 `{"detail": "Method \"POST\" not allowed."}` with `Allow`, the
+    same body DRF gives. The view is CSRF-exempt: it reads no cookie or session, so there is
+    nothing to forge, and the CSRF check would otherwise answer an unsafe method with 403 before
+    the view could say 405.
+    """
+    allowed = ", ".join(methods)
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = JsonResponse(
+                    {"detail": f'Method "{request.method}" not allowed.'}, status=405
+                )
+                response["Allow"] = allowed
+                return response
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(wrapper)
+
+    return decorator
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: 403 `{"detail": "CSRF Failed: <reason>"}`, DRF's own wording.
+
+    The API's views are exempt (token authentication, no cookies); this answers any other view
+    that fails the check. The admin keeps Django's HTML page: its forms are for people in a
+    browser, and that page tells them what to do (enable cookies, reload the form).
+    """
+    if request.path.startswith(reverse("admin:index")):
+        return csrf.csrf_failure(request, reason)
+    return JsonResponse({"detail": f"CSRF Failed: {reason}"}, status=403)
 
 
 def bad_request(request, exception, *args, **kwargs):

@@ -2,7 +2,8 @@
 
 A plain Django view, not a DRF one: no authentication class runs, so no Authorization header
 is ever parsed (a load balancer's probe carries none, and a garbage one must not matter), and
-no throttle or session is touched. One `SELECT 1` on the connection the requests use.
+no throttle, session or CSRF check is touched (another method is a JSON 405). One `SELECT 1` on
+the connection the requests use.
 """
 
 import logging
@@ -11,6 +12,8 @@ from django.db import Error as DatabaseDriverError
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+
+from overworld.errors import json_methods
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +33,8 @@ def database_answers() -> bool:
 
 
 @never_cache
+@json_methods("GET", "HEAD")
 def healthz(request):
-    if request.method not in ("GET", "HEAD"):
-        response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
-        response["Allow"] = "GET, HEAD"
-        return response
     if database_answers():
         return JsonResponse({"status": "ok"})
     return JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)

@@ -1,6 +1,6 @@
 """Overworld settings: one module, every deployment knob read from the environment.
 
-The variables and their defaults are listed in README.md and .env.example.
+The variables and their defaults are listed in docs/configuration.md and .env.example.
 """
 
 import os
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from overworld.local_key import checkout_secret_key, is_checkout
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,15 +35,25 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("DJANGO_DEBUG")
 
-# A blank or whitespace-only key counts as unset.
+# A blank or whitespace-only key counts as unset. Without one, a source checkout uses its own
+# local key (overworld/local_key.py: `.secret_key`, made on first use, never committed) so that
+# `manage.py` works bare; a deployment refuses to start (manage.py and gunicorn.conf.py print
+# this message as one line).
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if not SECRET_KEY:
-    if not DEBUG:
+    if not is_checkout(BASE_DIR):
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Set it to a long random string, "
-            "or set DJANGO_DEBUG=1 for local development with a throwaway key."
+            "DJANGO_SECRET_KEY is not set: a deployment needs one (a long random string, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'); only a source "
+            "checkout (a directory with .git) makes its own."
         )
-    SECRET_KEY = "django-insecure-overworld-development-key-never-use-in-production"
+    try:
+        SECRET_KEY = checkout_secret_key(BASE_DIR)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is not set and this checkout's local key cannot be made ({exc}); "
+            "set DJANGO_SECRET_KEY."
+        ) from exc
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 
@@ -263,6 +275,8 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# A CSRF failure outside the admin answers JSON like every other error (overworld.errors).
+CSRF_FAILURE_VIEW = "overworld.errors.csrf_failure"
 
 # --- CORS ---------------------------------------------------------------------------------------
 

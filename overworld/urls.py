@@ -2,13 +2,23 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from overworld.errors import MethodCheckedFirst
 from overworld.health import healthz
+
+
+class SchemaView(MethodCheckedFirst, SpectacularAPIView):
+    """GET /api/schema/ (public): the OpenAPI schema, YAML (`?format=json`: JSON)."""
+
+
+class DocsView(MethodCheckedFirst, SpectacularSwaggerView):
+    """GET /api/docs/ (public): Swagger UI on the schema."""
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/users/", include("users.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     re_path(r"^healthz/?$", healthz, name="healthz"),
 ]
 

@@ -1,4 +1,6 @@
-from django.contrib.auth.models import AbstractUser
+from types import SimpleNamespace
+
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -9,6 +11,8 @@ from django.db.models.lookups import In
 from games.models import Game
 
 # Route words under /api/users/: a user named "login" would be shadowed by the login route.
+# "logoutall" is the original Overworld backend's log-out-everywhere route (knox's LogoutAllView):
+# not served, but kept free so that adding it later shadows nobody.
 # "." and ".." are path segments that browsers and curl collapse before sending the request, so
 # /api/users/.. could never reach its owner's profile.
 RESERVED_USERNAMES = (
@@ -17,6 +21,7 @@ RESERVED_USERNAMES = (
     "follow",
     "login",
     "logout",
+    "logoutall",
     "profile",
     "register",
     "unfollow",
@@ -54,13 +59,20 @@ class UserQuerySet(models.QuerySet):
     def by_email(self, email: str) -> "UserQuerySet":
         return self.alias(email_ci=Lower("email")).filter(email_ci=Lower(models.Value(email)))
 
+    def get_by_username(self, username: str) -> "User":
+        """The user named `username` regardless of case, as every API lookup finds them.
+
+        `User.objects.get_by_username("THEO")` is theo; raises `User.DoesNotExist` otherwise.
+        """
+        return self.by_username(username).get()
+
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
         # ModelBackend authenticates through this, which makes login ignore case.
-        return self.by_username(username).get()
+        return self.get_by_username(username)
 
 
 class User(AbstractUser):
@@ -126,6 +138,39 @@ class User(AbstractUser):
     def unfollow(self, other: "User") -> None:
         """Stop following `other`; unfollowing someone not followed changes nothing."""
         Follow.objects.filter(follower=self, followee=other).delete()
+
+    def profile(self, viewer: "User | None" = None) -> dict:
+        """This user's profile exactly as `GET /api/users/<username>` answers it to `viewer`.
+
+        Anonymous (the default): the twelve public keys; a viewer adds `me` and `followingUser`.
+        """
+        from users.serializers import ProfileSerializer  # the serializers import this module
+
+        # The serializer reads the viewer from the request, which a shell does not have.
+        request = SimpleNamespace(user=viewer if viewer is not None else AnonymousUser())
+        return dict(ProfileSerializer(self, context={"request": request}).data)
+
+    def add_game(self, list_name: str, game: "Game | str | int") -> Game:
+        """Put `game` (a Game or its IGDB id) on one of the four lists; returns the game.
+
+        `user.add_game("played", "18099")`. Adding a game already on the list changes nothing.
+        Raises ValueError for a list that is not one of GAME_LISTS, Game.DoesNotExist for an
+        unknown IGDB id.
+        """
+        game = self._resolve_game(list_name, game)
+        getattr(self, list_name).add(game)
+        return game
+
+    def remove_game(self, list_name: str, game: "Game | str | int") -> Game:
+        """Take `game` (a Game or its IGDB id) off one of the four lists; returns the game."""
+        game = self._resolve_game(list_name, game)
+        getattr(self, list_name).remove(game)
+        return game
+
+    def _resolve_game(self, list_name: str, game: "Game | str | int") -> Game:
+        if list_name not in GAME_LISTS:
+            raise ValueError(f"{list_name!r} is not a game list: one of {', '.join(GAME_LISTS)}.")
+        return game if isinstance(game, Game) else Game.objects.get(igdb=str(game))
 
 
 class Follow(models.Model):

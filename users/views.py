@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from overworld.errors import MethodCheckedFirst
 from overworld.schema import (
     BODY_ERRORS,
     EMPTY_LIST,
@@ -51,7 +52,7 @@ FOLLOW_RESPONSES = {
         responses={200: UserSerializer, 401: UNAUTHORIZED},
     )
 )
-class CurrentUserView(generics.RetrieveAPIView):
+class CurrentUserView(MethodCheckedFirst, generics.RetrieveAPIView):
     """GET /api/users/user/ (token): the caller as `{id, username, email}`."""
 
     serializer_class = UserSerializer
@@ -78,7 +79,7 @@ def auth_entry_schema(operation_id: str, summary: str, serializer_class, compone
     )
 
 
-class AuthEntryView(generics.GenericAPIView):
+class AuthEntryView(MethodCheckedFirst, generics.GenericAPIView):
     """Shared by register and login: public, throttled per client, answers `{user, token}`.
 
     They ignore any Authorization header, so a client holding a stale token can still log in.
@@ -128,7 +129,7 @@ class LoginView(AuthEntryView):
         responses={204: None, 401: UNAUTHORIZED},
     )
 )
-class LogoutView(KnoxLogoutView):
+class LogoutView(MethodCheckedFirst, KnoxLogoutView):
     """POST /api/users/logout/ (token): destroy the token of this request; 204."""
 
     authentication_classes = [TokenAuthentication]
@@ -142,7 +143,7 @@ class LogoutView(KnoxLogoutView):
         responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
 )
-class ProfileView(generics.RetrieveAPIView):
+class ProfileView(MethodCheckedFirst, generics.RetrieveAPIView):
     """GET /api/users/<username> (public): the user's profile."""
 
     serializer_class = ProfileSerializer
@@ -192,7 +193,7 @@ class ProfileUpdateView(ProfileView):
         return Response(self.get_serializer(user).data)
 
 
-class FollowView(generics.GenericAPIView):
+class FollowView(MethodCheckedFirst, generics.GenericAPIView):
     """POST /api/users/follow/ (token) `{"username"}`: follow that user; 200 `[]`."""
 
     serializer_class = FollowSerializer

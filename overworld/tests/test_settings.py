@@ -1,11 +1,15 @@
 """Production settings: no default secret, no debug pages, `check --deploy` clean.
 
 The settings module is read once per process, so the environment-driven cases run it in a
-subprocess with exactly the environment they describe.
+subprocess with exactly the environment they describe. Whether the project is a source checkout
+(a local key is made) or a deployment (no key, no start) depends on its directory, so those
+cases run in a copy of the project, with or without .git.
 """
 
 import os
 import secrets
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -16,53 +20,143 @@ from rest_framework import status
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_KEY_PREFIX = "django-insecure-"
+BIN = Path(sys.executable).parent
+# What a deployment ships: the Python packages and the entry points, without .git.
+PROJECT_FILES = ["manage.py", "gunicorn.conf.py", "overworld", "users", "games"]
 
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Run `code` after django.setup() with only `env` (and PATH) in the environment."""
-    clean_env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "overworld.settings", **env}
+def copy_project(target: Path, *, checkout: bool) -> Path:
+    """A copy of the project in `target`: a source checkout (with .git) or a deployment."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    if checkout:
+        (target / ".git").mkdir()
+    return target
+
+
+@pytest.fixture
+def deployment(tmp_path) -> Path:
+    return copy_project(tmp_path, checkout=False)
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    return copy_project(tmp_path, checkout=True)
+
+
+def clean_env(**env: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], **env}
+
+
+def run_python(code: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() in `cwd` with only `env` (and PATH) in the environment."""
     script = f"import django; django.setup(); from django.conf import settings; {code}"
     return subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=clean_env, capture_output=True, text=True
-    )
-
-
-def check_deploy(**env: str) -> subprocess.CompletedProcess:
-    clean_env = {"PATH": os.environ["PATH"], **env}
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=clean_env,
+        [sys.executable, "-c", script],
+        cwd=cwd,
+        env=clean_env(DJANGO_SETTINGS_MODULE="overworld.settings", **env),
         capture_output=True,
         text=True,
     )
 
 
+def manage(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def check_deploy(**env: str) -> subprocess.CompletedProcess:
+    return manage(ROOT, "check", "--deploy", "--fail-level", "WARNING", **env)
+
+
 @pytest.mark.parametrize("key", [None, "", "   "])
-def test_settings_without_secret_key_and_debug_off_refuse_to_start(key):
+def test_settings_without_secret_key_in_a_deployment_refuse_to_start(deployment, key):
     env = {"DJANGO_DEBUG": "0"} if key is None else {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key}
 
-    result = run_python("print(settings.SECRET_KEY)", **env)
+    result = run_python("print(settings.SECRET_KEY)", cwd=deployment, **env)
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
     assert result.stdout == ""
 
 
-def test_settings_debug_unset_means_off_and_needs_a_secret_key():
-    result = run_python("print(settings.SECRET_KEY)")
+@pytest.mark.parametrize("debug", [None, "1"])
+def test_settings_debug_on_or_unset_does_not_excuse_a_deployment_without_a_key(deployment, debug):
+    env = {} if debug is None else {"DJANGO_DEBUG": debug}
+
+    result = run_python("print(settings.SECRET_KEY)", cwd=deployment, **env)
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert not (deployment / ".secret_key").exists()
 
 
-def test_settings_development_key_only_with_debug_on():
-    result = run_python("print(settings.DEBUG, settings.SECRET_KEY)", DJANGO_DEBUG="1")
+def test_manage_py_in_a_deployment_without_a_key_says_why_in_one_line(deployment):
+    result = manage(deployment, "check")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("manage.py: DJANGO_SECRET_KEY is not set: a deployment needs")
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_gunicorn_in_a_deployment_without_a_key_refuses_to_boot_in_one_line(deployment):
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "overworld.wsgi"],
+        cwd=deployment,
+        # Port 9 (discard) is never bound: the refusal comes before gunicorn binds anything.
+        env=clean_env(GUNICORN_BIND="127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("gunicorn: DJANGO_SECRET_KEY is not set: a deployment needs")
+    assert result.stderr.count("\n") == 1
+
+
+def test_manage_py_in_a_checkout_works_bare_with_a_local_key(checkout):
+    result = manage(checkout, "check")
 
     assert result.returncode == 0, result.stderr
-    debug, key = result.stdout.split()
-    assert debug == "True"
-    assert key.startswith(DEVELOPMENT_KEY_PREFIX)
+    assert "System check identified no issues" in result.stdout
+    key_file = checkout / ".secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 50 and not key.startswith(DEVELOPMENT_KEY_PREFIX)
+    # Every later process (manage.py shell, serve.sh's gunicorn) uses that same key.
+    again = run_python("print(settings.SECRET_KEY)", cwd=checkout)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == key
+
+
+def test_settings_in_a_checkout_prefer_the_given_key(checkout):
+    key = secrets.token_urlsafe(50)
+
+    result = run_python("print(settings.SECRET_KEY)", cwd=checkout, DJANGO_SECRET_KEY=key)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
+    assert not (checkout / ".secret_key").exists()
+
+
+def test_docker_image_is_a_deployment_not_a_checkout():
+    # The image is built from this directory minus .dockerignore: without .git it is a
+    # deployment, so a container without DJANGO_SECRET_KEY refuses to start.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".git" in ignored
+    assert ".secret_key" in ignored
 
 
 def test_settings_debug_off_uses_the_given_key():
