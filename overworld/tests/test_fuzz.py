@@ -48,9 +48,9 @@ def fuzz_settings(max_examples: int) -> hypothesis_settings:
     )
 
 
-# What each route answers, from the contract: {method: statuses}. Any route also answers 405
-# (with Allow) to a method it lacks, 413 to a body over the limit and OPTIONS with 200; every
-# route that reads a token can answer 401, and register/login can answer 429.
+# What each route answers, from the contract: {method: statuses}. Any route answers 405 (with
+# Allow) to a method it lacks, whatever the token, 413 to a body over the limit and OPTIONS with
+# 200; every route that reads a token can answer 401, and register/login can answer 429.
 ROUTES = {
     "current-user": {"GET": {200, 401}},
     "register": {"POST": {200, 400, 415, 429}},
@@ -237,8 +237,10 @@ def allowed_statuses(route: str | None, method: str) -> set[int]:
         method = "GET"
     if method == "OPTIONS":
         statuses = {200}
+    elif method not in answers:
+        return {405}  # checked before the token and the throttle (overworld.errors)
     else:
-        statuses = set(answers.get(method, {405}))
+        statuses = set(answers[method])
     if route not in READS_NO_TOKEN:
         statuses.add(401)
     else:

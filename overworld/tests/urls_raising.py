@@ -1,5 +1,6 @@
-"""A test-only URLconf: the project's routes plus a plain Django view that fails."""
+"""A test-only URLconf: the project's routes plus plain Django views that fail."""
 
+from django.http import JsonResponse
 from django.urls import path
 
 from overworld.urls import urlpatterns as project_urlpatterns
@@ -11,4 +12,13 @@ def raising_view(request):
     raise RuntimeError("boom: internal detail that must not leak")
 
 
-urlpatterns = [*project_urlpatterns, path("raise/", raising_view)]
+def unsafe_view(request):
+    # Not CSRF-exempt: a POST without a CSRF token fails Django's check before it runs.
+    return JsonResponse({"ran": True})
+
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("raise/", raising_view),
+    path("form/", unsafe_view),
+]
