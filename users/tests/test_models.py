@@ -194,3 +194,108 @@ def test_user_expired_tokens_deleted_with_user(user):
     user.delete()
 
     assert not AuthToken.objects.exists()
+
+
+# --- The shell's calls: what the API says, from the model layer ----------------------------------
+
+
+@pytest.mark.parametrize("name", ["madeline", "MADELINE", "MaDeLiNe"])
+def test_user_get_by_username_ignores_case(user, name):
+    assert User.objects.get_by_username(name) == user
+
+
+def test_user_get_by_username_unknown_raises_does_not_exist(user):
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get_by_username("madeline2")
+
+
+def test_user_profile_is_the_anonymous_api_answer(api_client, user, other_user):
+    user.follow(other_user)
+    other_user.follow(user)
+    user.add_game("played", make_game(igdb="18099", name="Pokémon Moon"))
+
+    assert user.profile() == api_client.get("/api/users/madeline").json()
+
+
+def test_user_profile_for_a_viewer_is_that_viewer_api_answer(auth_client, user, other_user):
+    user.follow(other_user)
+
+    assert other_user.profile(viewer=user) == auth_client.get("/api/users/badeline").json()
+    assert list(other_user.profile(viewer=user))[-2:] == ["me", "followingUser"]
+    assert other_user.profile(viewer=user)["followingUser"] is True
+
+
+@pytest.mark.parametrize("list_name", ["played", "liked", "backlog", "wishlist"])
+def test_user_add_game_puts_the_game_on_that_list_only(user, list_name):
+    game = make_game(igdb="3030-68907", name="Celeste")
+
+    assert user.add_game(list_name, game) == game
+
+    profile = user.profile()
+    assert profile[list_name] == [{"id": game.pk, "igdb": "3030-68907", "name": "Celeste"}]
+    others = {"played", "liked", "backlog", "wishlist"} - {list_name}
+    assert all(profile[other] == [] for other in others)
+
+
+@pytest.mark.parametrize("igdb", ["18099", 18099])
+def test_user_add_game_by_igdb_id(user, igdb):
+    game = make_game(igdb="18099", name="Pokémon Moon")
+
+    assert user.add_game("played", igdb) == game
+    assert list(user.played.all()) == [game]
+
+
+def test_user_add_game_twice_keeps_one(user):
+    game = make_game()
+
+    user.add_game("liked", game)
+    user.add_game("liked", game.igdb)
+
+    assert list(user.liked.all()) == [game]
+
+
+def test_user_add_game_to_unknown_list_raises_and_adds_nothing(user):
+    game = make_game()
+
+    with pytest.raises(ValueError, match="'favourites' is not a game list"):
+        user.add_game("favourites", game)
+    with pytest.raises(ValueError):
+        user.add_game("following", game)  # a list of the profile, but not of games
+
+    assert not any(getattr(user, name).exists() for name in ("played", "liked", "backlog"))
+
+
+def test_user_add_game_unknown_igdb_raises_does_not_exist(user):
+    with pytest.raises(Game.DoesNotExist):
+        user.add_game("played", "no-such-game")
+
+
+def test_user_remove_game_takes_it_off_that_list(user):
+    game = make_game()
+    user.add_game("played", game)
+    user.add_game("wishlist", game)
+
+    user.remove_game("played", game.igdb)
+
+    assert not user.played.exists()
+    assert list(user.wishlist.all()) == [game]
+
+
+# --- logoutall: the original backend's route word, kept free -------------------------------------
+
+
+@pytest.mark.parametrize("username", ["logoutall", "LogoutAll", "LOGOUTALL"])
+@pytest.mark.django_db
+def test_user_logoutall_refused_by_database(username):
+    with pytest.raises(IntegrityError):
+        insert_user(username, "someone@example.com")
+
+
+@pytest.mark.django_db
+def test_user_full_clean_rejects_logoutall():
+    candidate = User(username="LogoutAll", email="someone@example.com", password="x")
+
+    with pytest.raises(ValidationError) as excinfo:
+        candidate.full_clean()
+
+    assert excinfo.value.message_dict["username"] == ["This username is reserved."]
