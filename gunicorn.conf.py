@@ -31,3 +31,9 @@ _control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
 control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
+
+# --- Graceful stop (issue 8; docs/deployment.md, "Stopping and reloading") ---------------------
+# On SIGTERM (what an orchestrator sends) or a SIGHUP reload, workers stop accepting and get
+# this many seconds to finish the requests they already accepted before they are killed. Keep
+# it under the orchestrator's own grace period (Kubernetes: terminationGracePeriodSeconds, 30).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
