@@ -4,6 +4,7 @@ from django.urls import path
 
 from overworld.urls import urlpatterns as project_urlpatterns
 
+handler400 = "overworld.errors.bad_request"
 handler500 = "overworld.errors.server_error"
 
 
@@ -12,3 +13,22 @@ def raising_view(request):
 
 
 urlpatterns = [*project_urlpatterns, path("raise/", raising_view)]
+
+
+def raising_operational_view(request):
+    from django.db import OperationalError
+
+    raise OperationalError("could not connect to server: Connection refused")
+
+
+def touch_session_view(request):
+    from django.http import JsonResponse
+
+    request.session["seen"] = True
+    return JsonResponse({})
+
+
+urlpatterns += [
+    path("raise-operational/", raising_operational_view),
+    path("touch-session/", touch_session_view),
+]
