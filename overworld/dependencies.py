@@ -23,6 +23,7 @@ died, and writes the log line.
 
 import logging
 import re
+import time
 
 import redis.exceptions
 from django.conf import settings
@@ -83,38 +84,64 @@ def describe(failure: BaseException) -> str:
     return f"{type(failure).__name__}: {message}"[:300]
 
 
-def close_dead_connections() -> bool:
-    """Close every database connection of this thread that an error left unusable.
+def failed_connections() -> list | None:
+    """This thread's database connections that an error left closed or unusable, closed now.
 
-    True when one was closed (the next query reconnects) and none is inside a transaction,
-    i.e. when running the request again can succeed where it failed.
+    None when running the request again cannot help: no connection failed (a Redis error), or
+    one failed but still works (a statement timeout, a locked SQLite file: running it again
+    would only wait again), or a transaction was open (it is gone with its connection).
     """
-    closed = False
+    failed = []
     for conn in connections.all(initialized_only=True):
-        if conn.connection is None or not conn.errors_occurred:
+        if not conn.errors_occurred:
             continue
         if conn.in_atomic_block:
-            # The request's transaction is gone with its connection: nothing to resume.
-            return False
-        if not conn.is_usable():
-            conn.close()
-            closed = True
-    return closed
+            return None
+        if conn.connection is None:
+            failed.append(conn)  # the connect itself failed: the server is down or restarting
+        elif not conn.is_usable():
+            conn.close()  # the server, a pooler or a failover dropped it
+            failed.append(conn)
+    return failed or None
+
+
+def nothing_reached_a_database() -> bool:
+    """True when no connection of this thread is open: the request's first connect failed."""
+    return all(conn.connection is None for conn in connections.all(initialized_only=True))
+
+
+def wait_for_databases(failed: list, seconds: float) -> bool:
+    """Reconnect every connection in `failed`, trying for up to `seconds`; True when they are."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            for conn in failed:
+                conn.ensure_connection()
+            return True
+        except DATABASE_ERRORS:
+            for conn in failed:
+                conn.close()
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 class DependencyFailureMiddleware:
-    """Outermost middleware: retry a safe request once on a dead connection; log 503s once.
+    """Outermost middleware: run a request again once when its database connection failed.
 
-    A GET or HEAD whose database connection died (PostgreSQL restarted, a pooler or a failover
-    dropped it) runs again once on a fresh connection, closing the broken one first, so that
-    a restart costs a read nothing. Writes are never retried here: a write whose COMMIT reached
-    the server may have been applied even though the reply was lost with the connection, and
-    running it again could apply it twice (a second registration attempt answering "username
-    already exists" for the client's own account, a follow toggled back) or answer as if it
-    had failed. The client, which knows what it meant, retries on the 503.
+    A GET or HEAD whose database connection was dead or refused (PostgreSQL restarting, a
+    pooler or a failover dropping connections) waits for the database, up to
+    OVERWORLD_DB_RETRY_WAIT seconds, and runs once more on a fresh connection, so that a
+    restart costs a read nothing. The broken connection is closed first.
 
-    A statement timeout, a locked SQLite file or a Redis failure leaves the connection usable,
-    so nothing is closed and nothing is retried: running it again would only wait again.
+    Other methods are not retried blindly: a write whose COMMIT reached the server may have
+    been applied even though the reply was lost with the connection, and running it again
+    could apply it twice or answer as if it had failed (a registration answering "username
+    already exists" for the client's own new account). They run again only when the very first
+    connect of the request failed, so that not one statement reached a database; otherwise the
+    503 stands and the client, which knows what it meant, decides.
+
+    Every dependency 503 that is finally answered is logged here, once, without a traceback.
     """
 
     def __init__(self, get_response):
@@ -125,27 +152,39 @@ class DependencyFailureMiddleware:
         failure = getattr(response, "dependency_failure", None)
         if failure is None:
             return response
-        if (
-            request.method in SAFE_METHODS
-            and isinstance(failure, DATABASE_ERRORS)
-            and close_dead_connections()
-        ):
-            retried = self.get_response(request)
-            retry_failure = getattr(retried, "dependency_failure", None)
-            if retry_failure is None:
-                logger.warning(
-                    "%s %s: database connection lost (%s); retried on a fresh connection: %s",
-                    request.method,
-                    request.path,
-                    describe(failure),
-                    retried.status_code,
-                )
-                return retried
-            response, failure = retried, retry_failure
+        if isinstance(failure, DATABASE_ERRORS):
+            retried = self.retry(request, failure)
+            if retried is not None:
+                response = retried
+                failure = getattr(retried, "dependency_failure", None)
+                if failure is None:
+                    return response
         logger.error(
             "%s %s: 503, dependency unavailable (%s)",
             request.method,
             request.path,
             describe(failure),
         )
+        return response
+
+    def retry(self, request, failure):
+        """The response of a second run of `request`, or None when it must not run again."""
+        unsent = nothing_reached_a_database()
+        if request.method not in SAFE_METHODS and not unsent:
+            return None
+        failed = failed_connections()
+        if failed is None:
+            return None
+        if not wait_for_databases(failed, settings.OVERWORLD_DB_RETRY_WAIT):
+            return None
+        response = self.get_response(request)
+        if getattr(response, "dependency_failure", None) is None:
+            logger.warning(
+                "%s %s: database connection %s (%s); retried on a fresh connection: %s",
+                request.method,
+                request.path,
+                "refused" if unsent else "lost",
+                describe(failure),
+                response.status_code,
+            )
         return response

@@ -134,6 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # --- Dependency timeouts and failures (overworld.dependencies, docs/deployment.md) --------------
 # A database or Redis that is down or does not answer is a 503 with this Retry-After (seconds).
 OVERWORLD_RETRY_AFTER = env_int("OVERWORLD_RETRY_AFTER", 5)
+# Seconds a request whose database connection was refused or dropped waits for the database
+# before it runs again, once (GET/HEAD always; writes only when nothing reached the database).
+OVERWORLD_DB_RETRY_WAIT = float(os.environ.get("OVERWORLD_DB_RETRY_WAIT") or 2)
 # Seconds to wait for a PostgreSQL connection (libpq connect_timeout; 0 or empty: no limit).
 OVERWORLD_DB_CONNECT_TIMEOUT = env_int("OVERWORLD_DB_CONNECT_TIMEOUT", 5)
 # Seconds any one SQL statement may run before PostgreSQL cancels it (a 503), freeing the

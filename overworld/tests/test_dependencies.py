@@ -224,7 +224,7 @@ class FlakyOnce:
 def test_safe_request_on_dead_connection_is_retried_once(api_client, user, monkeypatch, caplog):
     flaky = FlakyOnce(ProfileView.get_object, OperationalError("server closed the connection"))
     monkeypatch.setattr(ProfileView, "get_object", flaky)
-    monkeypatch.setattr(dependencies, "close_dead_connections", lambda: True)
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
 
     response = api_client.get("/api/users/madeline")
 
@@ -244,7 +244,7 @@ def test_safe_request_is_retried_at_most_once(raising_client, user, monkeypatch,
         raise OperationalError("server closed the connection")
 
     monkeypatch.setattr(ProfileView, "get_object", fail)
-    monkeypatch.setattr(dependencies, "close_dead_connections", lambda: True)
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
 
     response = raising_client.get("/api/users/madeline")
 
@@ -257,13 +257,51 @@ def test_write_on_dead_connection_is_not_retried(
 ):
     flaky = FlakyOnce(FollowView.post, OperationalError("server closed the connection"))
     monkeypatch.setattr(FollowView, "post", flaky)
-    monkeypatch.setattr(dependencies, "close_dead_connections", lambda: True)
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
     raising_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
 
     response = raising_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
 
     assert_unavailable(response, settings)
     assert flaky.calls == 1
+
+
+def test_write_whose_first_connect_failed_is_retried(
+    api_client, auth_client, other_user, monkeypatch
+):
+    # Not one statement reached the database, so running the write again cannot double it.
+    flaky = FlakyOnce(FollowView.post, OperationalError("connection refused"))
+    monkeypatch.setattr(FollowView, "post", flaky)
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
+    monkeypatch.setattr(dependencies, "nothing_reached_a_database", lambda: True)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
+
+    response = api_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
+
+    assert response.status_code == 200
+    assert flaky.calls == 2
+    assert Follow.objects.filter(follower__username="madeline").count() == 1
+
+
+def test_retry_gives_up_when_the_database_stays_away(raising_client, user, monkeypatch, settings):
+    settings.OVERWORLD_DB_RETRY_WAIT = 0.2
+    calls = []
+
+    class Refusing:
+        def ensure_connection(self):
+            calls.append(1)
+            raise OperationalError("connection refused")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(ProfileView, "get_object", fail_with(OperationalError("refused")))
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [Refusing()])
+
+    response = raising_client.get("/api/users/madeline")
+
+    assert_unavailable(response, settings)
+    assert len(calls) >= 2  # tried again until the wait was over, then gave up
 
 
 def test_request_is_not_retried_when_the_connection_still_works(
@@ -458,15 +496,15 @@ def test_middleware_passes_ordinary_responses_through(rf):
 
 
 def test_concurrent_threads_each_retry_their_own_connection():
-    # close_dead_connections only looks at the calling thread's connections (Django keeps one
+    # failed_connections only looks at the calling thread's connections (Django keeps one
     # per thread), so one thread's retry never closes a connection another thread is using.
     seen = []
 
     def probe():
-        seen.append(dependencies.close_dead_connections())
+        seen.append(dependencies.failed_connections())
 
     thread = threading.Thread(target=probe)
     thread.start()
     thread.join()
 
-    assert seen == [False]
+    assert seen == [None]
