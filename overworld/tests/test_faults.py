@@ -34,7 +34,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.live]
 PG_BIN = Path(os.environ.get("OVERWORLD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "strawberry-summit-42"
 DETAIL = "Service temporarily unavailable, try again later."
-CLIENT_TIMEOUT = 5.0
+# Long enough for a reload on a busy 2-core machine (new workers boot while old ones stop
+# accepting), short enough that a hung request fails the test.
+CLIENT_TIMEOUT = 10.0
 THREADS = 6
 FOLLOWERS_OF_POPULAR = 5000
 
@@ -198,6 +200,9 @@ class Client:
     lock: threading.Lock
     following: bool = False  # the state the last acknowledged follow/unfollow left
     pending: str | None = None  # a follow/unfollow sent without an acknowledgement
+    # Whether the server may have received the pending one: not when every attempt was refused
+    # or reset before gunicorn accepted the connection.
+    pending_sent: bool = False
     ops: list[str] = field(
         default_factory=lambda: ["profile", "popular", "me", "write", "profile", "login"]
     )
@@ -226,7 +231,10 @@ class Client:
         try:
             status, raw, headers = request(self.base, *call)
         except (OSError, http.client.HTTPException) as exc:
-            return Result(op, start, time.monotonic(), None, type(exc).__name__)
+            error = type(exc).__name__
+            if op == "write" and error not in ("ConnectionRefusedError", "ConnectionResetError"):
+                self.pending_sent = True
+            return Result(op, start, time.monotonic(), None, error)
         end = time.monotonic()
         json_ok = True
         if status >= 500:
@@ -236,9 +244,14 @@ class Client:
                 and json.loads(raw) == {"detail": DETAIL}
                 and "Retry-After" in headers
             )
+        if op == "login" and status == 200:
+            # Logging in revokes the oldest token beyond the per-user limit: use the new one.
+            self.token = json.loads(raw)["token"]
+        if op == "write":
+            self.pending_sent = True
         if op == "write" and status == 200:
             self.following = self.pending == "follow"
-            self.pending = None
+            self.pending, self.pending_sent = None, False
         return Result(op, start, end, status, json_ok=json_ok)
 
     def run(self, stop: threading.Event) -> None:
@@ -285,18 +298,31 @@ class Harness:
             thread.join(timeout=CLIENT_TIMEOUT * 2)
 
     def wait_ready(self, limit: float = 15.0) -> float:
-        """Seconds until /readyz answers 200 and a profile read succeeds."""
+        """Seconds until /readyz and a profile read answer 200 quickly, five times running.
+
+        Five in a row: after a reload the old workers answer one last probe before they exit,
+        and the new ones take a moment to boot.
+        """
         start = time.monotonic()
+        streak, first = 0, 0.0
         while time.monotonic() - start < limit:
+            t0 = time.monotonic()
             try:
-                if (
+                fine = (
                     request(self.base, "GET", "/readyz")[0] == 200
                     and request(self.base, "GET", "/api/users/popular")[0] == 200
-                ):
-                    return time.monotonic() - start
+                    and time.monotonic() - t0 < 0.5
+                )
             except (OSError, http.client.HTTPException):
-                pass
-            time.sleep(0.05)
+                fine = False
+            if fine:
+                streak += 1
+                first = t0 if streak == 1 else first
+                if streak == 5:
+                    return first - start
+            else:
+                streak = 0
+                time.sleep(0.05)
         raise AssertionError(f"not ready {limit} s after the fault:\n{self.server.log()}")
 
     def phase(self, name: str, inject, settle: float = 1.0, note: str = "") -> tuple[Row, list]:
@@ -418,6 +444,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
         "OVERWORLD_THROTTLE_AUTH": "100000/min",
         "OVERWORLD_THROTTLE_LOGIN_FAILURES": "none",
         "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        "GUNICORN_LOG_LEVEL": "info",
     }
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     tokens = seed(env)
@@ -480,7 +507,9 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
             assert {status for status, _ in hung_logins} == {503}
             assert slowest_login < 1.5
             reads_during_hang = [r for r in window if r.op in ("profile", "popular", "me")]
-            assert all(r.status == 200 for r in reads_during_hang)
+            assert all(r.status == 200 for r in reads_during_hang), [
+                (r.op, r.status, r.error) for r in reads_during_hang if r.status != 200
+            ]
 
             # One worker killed: its in-flight requests are lost (inherent), nothing else.
             row, window = harness.phase(
@@ -500,7 +529,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
             assert_only_json_503s(window)
 
             # SIGTERM, what an orchestrator sends: accepted requests finish, then it exits.
-            time.sleep(1)
+            time.sleep(2)
             mark = len(results)
             sent = time.monotonic()
             os.kill(master, signal.SIGTERM)
@@ -509,9 +538,13 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
             time.sleep(0.3)
         window = results[mark:]
         answered = [r for r in window if r.status is not None]
-        in_flight = [r for r in window if r.start < sent and r.status is None]
-        refused = [r for r in window if r.status is None and r.error == "ConnectionRefusedError"]
-        lost = [r for r in window if r.status is None and r.error != "ConnectionRefusedError"]
+        # Started well before the signal: gunicorn had accepted these; each must be answered.
+        accepted = [r for r in window if r.start < sent - 0.05]
+        refused = [r for r in window if r.error == "ConnectionRefusedError"]
+        # Reset: connections the kernel queued on the listening socket after the signal, which
+        # no worker accepts any more (docs/deployment.md: take the instance out of rotation first).
+        reset = [r for r in window if r.error == "ConnectionResetError"]
+        lost = [r for r in window if r.status is None and r not in refused and r not in reset]
         rows.append(
             Row(
                 "SIGTERM (graceful stop)",
@@ -519,13 +552,16 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
                 len(answered),
                 sum(1 for r in answered if r.status == 503),
                 sum(1 for r in answered if r.status >= 500 and r.status != 503),
-                len(lost),
+                len(lost) + len(reset),
                 max((r.end - r.start for r in window), default=0.0),
                 None,
-                note=f" (+{len(refused)} refused after the stop; exited in {stopped_in:.1f} s)",
+                note=(
+                    f" ({len(reset)} reset: sent after the signal, never accepted; "
+                    f"+{len(refused)} refused; exited in {stopped_in:.1f} s)"
+                ),
             )
         )
-        assert not in_flight, in_flight
+        assert all(r.status is not None for r in accepted), accepted
         assert not lost, lost[:5]
         assert all(r.status < 500 for r in answered)
     finally:
@@ -556,7 +592,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
     )
     follows = {tuple(pair) for pair in json.loads(out.stdout.strip().splitlines()[-1])}
     for client in clients:
-        if client.pending is None:
+        if client.pending is None or not client.pending_sent:
             state[client.username] = client.following
             assert ((client.username, client.target) in follows) == client.following, client
     assert state, "no client ended with an acknowledged follow state"
