@@ -172,6 +172,10 @@ class DependencyFailureMiddleware:
         unsent = nothing_reached_a_database()
         if request.method not in SAFE_METHODS and not unsent:
             return None
+        if getattr(request, "_read_started", False) and not hasattr(request, "_body"):
+            # The first run consumed the body from the socket (DRF's parsers stream it): a
+            # second run would find nothing to parse.
+            return None
         failed = failed_connections()
         if failed is None:
             return None

@@ -283,6 +283,45 @@ def test_write_whose_first_connect_failed_is_retried(
     assert Follow.objects.filter(follower__username="madeline").count() == 1
 
 
+@pytest.mark.parametrize(
+    ("body_format", "retried"),
+    # DRF reads JSON and form bodies through request.body, which keeps them for a second run;
+    # a multipart body is streamed from the socket once and cannot be run again.
+    [("json", True), ("multipart", False)],
+)
+def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_again(
+    raising_client, user, monkeypatch, settings, body_format, retried
+):
+    from users import serializers
+
+    calls = []
+    real_authenticate = serializers.authenticate
+
+    def refuse_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("connection refused")
+        return real_authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(serializers, "authenticate", refuse_once)
+    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
+    monkeypatch.setattr(dependencies, "nothing_reached_a_database", lambda: True)
+
+    response = raising_client.post(
+        "/api/users/login/",
+        {"username": "madeline", "password": DEFAULT_PASSWORD},
+        format=body_format,
+    )
+
+    if retried:
+        assert response.status_code == 200
+        assert set(response.json()) == {"user", "token"}
+        assert len(calls) == 2
+    else:
+        assert_unavailable(response, settings)
+        assert len(calls) == 1
+
+
 def test_retry_gives_up_when_the_database_stays_away(raising_client, user, monkeypatch, settings):
     settings.OVERWORLD_DB_RETRY_WAIT = 0.2
     calls = []
