@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -356,6 +357,14 @@ def assert_only_json_503s(window: list[Result], allow_no_answer: bool = False) -
         assert not lost, lost[:5]
 
 
+def failed_ops(window: list[Result]) -> str:
+    """` (503: write 1, login 1)`: which operations failed, for the table."""
+    failed = Counter(r.op for r in window if r.status is None or r.status >= 500)
+    if not failed:
+        return ""
+    return " (failed: " + ", ".join(f"{op} {n}" for op, n in sorted(failed.items())) + ")"
+
+
 def worker_pids(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return [int(pid) for pid in children]
@@ -465,6 +474,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
             # sessions must answer 503 (they may not be run again), so the window holds a few
             # hundred requests, as in the issue's trial.
             row, window = harness.phase("PostgreSQL fast restart", postgres.restart, settle=3.0)
+            row.note = failed_ops(window)
             rows.append(row)
             assert_only_json_503s(window)
             failed = row.unavailable + row.errors_500 + row.no_answer
@@ -477,6 +487,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
                 postgres.start()
 
             row, window = harness.phase("PostgreSQL stopped for 3 s", outage)
+            row.note = failed_ops(window)
             rows.append(row)
             assert_only_json_503s(window)
             assert row.unavailable > 0
