@@ -36,6 +36,12 @@ control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
 
+# --- Graceful stop (docs/deployment.md, "Stopping and reloading") ---------------------
+# On SIGTERM (what an orchestrator sends) or a SIGHUP reload, workers stop accepting and get
+# this many seconds to finish the requests they already accepted before they are killed. Keep
+# it under the orchestrator's own grace period (Kubernetes: terminationGracePeriodSeconds, 30).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+
 # --- Refuse to start without a secret key, in one line --------------------------------------------
 # The settings are imported here, in the master, before it binds or forks: a deployment without
 # DJANGO_SECRET_KEY stops with the settings' one-line reason and exit status 1, instead of every

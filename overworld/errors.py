@@ -3,10 +3,12 @@
 The contract wants every error body to be a JSON object, including the ones Django produces
 before DRF is reached (unknown routes, a disallowed Host header, a CSRF failure) and request
 bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than
-a DRF error. Which error wins matters too: a wrong method is 405 before anything else.
+a DRF error. Which error wins matters too: a wrong method is 405 before anything else. A database
+or Redis failure is a 503 on every one of these paths (overworld.dependencies).
 """
 
 import functools
+import sys
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
@@ -16,6 +18,9 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from overworld.dependencies import dependency_failure, unavailable_response
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -25,6 +30,11 @@ class RequestTooLarge(exceptions.APIException):
 
 
 def exception_handler(exc, context):
+    # DRF hands every exception of its views here and re-raises what this returns None for.
+    failure = dependency_failure(exc)
+    if failure is not None:
+        set_rollback()
+        return unavailable_response(failure)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):
@@ -96,6 +106,11 @@ def csrf_failure(request, reason=""):
 
 
 def bad_request(request, exception, *args, **kwargs):
+    # The session middleware turns a session save that the database refused into a 400
+    # (SessionInterrupted, raised from the database error).
+    failure = dependency_failure(exception)
+    if failure is not None:
+        return unavailable_response(failure)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse({"detail": RequestTooLarge.default_detail}, status=413)
     return JsonResponse({"detail": "Bad request."}, status=400)
@@ -110,4 +125,8 @@ def page_not_found(request, exception, *args, **kwargs):
 
 
 def server_error(request, *args, **kwargs):
+    # Django calls handler500 while handling the exception, for any view or middleware.
+    failure = dependency_failure(sys.exc_info()[1])
+    if failure is not None:
+        return unavailable_response(failure)
     return JsonResponse({"detail": "A server error occurred."}, status=500)

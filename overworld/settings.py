@@ -85,6 +85,9 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    # Outermost: sees every response, so it can retry a safe request whose database connection
+    # died and log each dependency 503 once (overworld.dependencies).
+    "overworld.dependencies.DependencyFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves admin assets with debug off, from the same process: no separate file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,6 +143,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# --- Dependency timeouts and failures (overworld.dependencies, docs/deployment.md) --------------
+# A database or Redis that is down or does not answer is a 503 with this Retry-After (seconds).
+OVERWORLD_RETRY_AFTER = env_int("OVERWORLD_RETRY_AFTER", 5)
+# Seconds a request whose database connection was refused or dropped waits for the database
+# before it runs again, once (GET/HEAD always; writes only when nothing reached the database).
+OVERWORLD_DB_RETRY_WAIT = float(os.environ.get("OVERWORLD_DB_RETRY_WAIT") or 2)
+# Seconds to wait for a PostgreSQL connection (libpq connect_timeout; 0 or empty: no limit).
+OVERWORLD_DB_CONNECT_TIMEOUT = env_int("OVERWORLD_DB_CONNECT_TIMEOUT", 5)
+# Seconds any one SQL statement may run before PostgreSQL cancels it (a 503), freeing the
+# thread from a stuck query or lock. Far above the slowest legitimate query (a 1M-follower
+# profile, ~1 s). 0 or empty: not set, e.g. behind PgBouncer, which refuses the `options`
+# startup parameter: set it per role there (docs/deployment.md).
+OVERWORLD_DB_STATEMENT_TIMEOUT = env_int("OVERWORLD_DB_STATEMENT_TIMEOUT", 15)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    if OVERWORLD_DB_CONNECT_TIMEOUT > 0:
+        _pg_options.setdefault("connect_timeout", OVERWORLD_DB_CONNECT_TIMEOUT)
+    if OVERWORLD_DB_STATEMENT_TIMEOUT > 0:
+        _timeout = f"-c statement_timeout={OVERWORLD_DB_STATEMENT_TIMEOUT}s"
+        _pg_options["options"] = f"{_pg_options.get('options', '')} {_timeout}".strip()
+# Seconds to wait for Redis to accept a connection and to answer a command: a Redis that hangs
+# answers register/login with 503 within about a second instead of holding the thread.
+OVERWORLD_REDIS_CONNECT_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_CONNECT_TIMEOUT") or 0.5)
+OVERWORLD_REDIS_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_TIMEOUT") or 0.5)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------------
@@ -153,6 +181,11 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("OVERWORLD_CACHE_PREFIX", "overworld"),
+            # Passed to redis-py's connection pool.
+            "OPTIONS": {
+                "socket_connect_timeout": OVERWORLD_REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": OVERWORLD_REDIS_TIMEOUT,
+            },
         }
     }
 else:

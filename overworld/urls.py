@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from overworld.errors import MethodCheckedFirst
-from overworld.health import healthz
+from overworld.health import healthz, readyz
 
 
 class SchemaView(MethodCheckedFirst, SpectacularAPIView):
@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     re_path(r"^healthz/?$", healthz, name="healthz"),
+    re_path(r"^readyz/?$", readyz, name="readyz"),
 ]
 
 handler400 = "overworld.errors.bad_request"

@@ -28,8 +28,7 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rest_framework import status
-from rest_framework.exceptions import APIException, Throttled
+from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -38,18 +37,6 @@ from users.models import ThrottleCounter
 ATOMIC_INCR_CACHES = (RedisCache, BaseMemcachedCache)
 
 logger = logging.getLogger(__name__)
-
-
-class CounterUnavailable(APIException):
-    """The shared cache holding the counters does not answer.
-
-    Without a count there is no limit: refusing with 503 keeps password guessing shut while the
-    cache is down, and tells the client the fault is temporary rather than a server bug.
-    """
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Service temporarily unavailable, try again later."
-    default_code = "counter_unavailable"
 
 
 def atomic_cache():
@@ -89,11 +76,10 @@ class WindowCounter:
         cache = atomic_cache()
         if cache is None:
             return self._incr_table() <= self.limit
-        try:
-            return self._incr_cache(cache) <= self.limit
-        except (RedisError, OSError) as exc:
-            logger.error("throttle counter unavailable: %s", exc)
-            raise CounterUnavailable() from exc
+        # Without a count there is no limit: a Redis that is down or hung propagates, and every
+        # register/login answers 503 (overworld.dependencies), which keeps password guessing
+        # shut while it lasts and tells the client the fault is temporary.
+        return self._incr_cache(cache) <= self.limit
 
     def unhit(self) -> None:
         """Take back one event counted by `hit()` in this window."""

@@ -14,6 +14,8 @@ def fuzz_stats(request) -> dict:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     # A hook, not print(): `pytest -q` swallows the output of passing tests, and CI logs must
     # show how many requests the fuzz run really sent.
+    for line in config.stash.get(FAULT_TABLE, []):
+        terminalreporter.write_line(line)
     stats = config.stash.get(FUZZ_STATS, None)
     if stats is None:
         return
@@ -22,3 +24,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         f"fuzz: {stats['requests']} requests, {stats['server_errors']} server errors "
         f"(statuses {statuses})"
     )
+
+
+FAULT_TABLE = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def fault_table(request) -> list:
+    """Lines of the fault-injection table (test_faults.py), printed at the end of the run."""
+    return request.config.stash.setdefault(FAULT_TABLE, [])

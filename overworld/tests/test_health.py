@@ -4,6 +4,10 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, connection, connections
 
 from overworld import health
+from users.tests.conftest import redis_url as shared_redis_url
+
+# The users tests' fixture: a Redis key prefix of this test's own, cleaned up afterwards.
+redis_url = shared_redis_url
 
 
 @pytest.fixture
@@ -94,3 +98,65 @@ def test_healthz_answers_503_on_a_closed_connection(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unavailable"}
+
+
+# --- /readyz ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/readyz", "/readyz/"])
+def test_readyz_answers_ok_when_the_database_does(client, path, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        response = client.get(path, HTTP_AUTHORIZATION="Token \x00garbage")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_naming_the_database(client, unreachable_database):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable"}
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_checks_redis_where_it_is_the_cache(client, redis_url, settings):
+    url, prefix = redis_url
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_naming_redis_when_it_is_down(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "redis": "unavailable"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_readyz_refuses_other_methods_with_json_405(method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/readyz")
+    assert response.status_code == 405
+    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+    assert response["Allow"] == "GET, HEAD"

@@ -5,6 +5,7 @@ from django.urls import path
 
 from overworld.urls import urlpatterns as project_urlpatterns
 
+handler400 = "overworld.errors.bad_request"
 handler500 = "overworld.errors.server_error"
 
 
@@ -17,8 +18,21 @@ def unsafe_view(request):
     return JsonResponse({"ran": True})
 
 
+def raising_operational_view(request):
+    from django.db import OperationalError
+
+    raise OperationalError("could not connect to server: Connection refused")
+
+
+def touch_session_view(request):
+    request.session["seen"] = True
+    return JsonResponse({})
+
+
 urlpatterns = [
     *project_urlpatterns,
     path("raise/", raising_view),
     path("form/", unsafe_view),
+    path("raise-operational/", raising_operational_view),
+    path("touch-session/", touch_session_view),
 ]

@@ -1,0 +1,194 @@
+"""The one place where a failing dependency (database, Redis) becomes a 503.
+
+A database or cache that cannot be reached, drops the connection or does not answer in time is
+not a bug of this application: the client gets `503 {"detail": "Service temporarily
+unavailable, try again later."}` with `Retry-After`, the log gets one line per request without a
+traceback, and any other exception still reaches Django's 500 path with its traceback.
+
+Django turns an exception into a response at every layer of its handler chain (each middleware
+and the view are wrapped by `convert_exception_to_response`), and DRF answers exceptions of its
+own views in its exception handler. So the exception is recognised in three places that all call
+`unavailable_response()` here:
+
+- `overworld.errors.exception_handler`: DRF views (authentication, throttles, the view itself);
+- `overworld.errors.server_error` (handler500): plain Django views, the admin, /healthz and any
+  middleware (sessions, auth), wherever an exception escapes;
+- `overworld.errors.bad_request` (handler400): Django's session middleware reports a failed
+  session save as `SessionInterrupted`, a 400, with the database error as its context.
+
+They only build the response and mark it; `DependencyFailureMiddleware`, the outermost
+middleware, sees every such response, retries a safe request once when its database connection
+died, and writes the log line.
+"""
+
+import logging
+import re
+import time
+
+import redis.exceptions
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+from django.http import JsonResponse
+
+logger = logging.getLogger("overworld.dependencies")
+
+DETAIL = "Service temporarily unavailable, try again later."
+
+# django.db's OperationalError covers PostgreSQL down, refused, reset or restarted connections,
+# statement and lock timeouts, too many connections, and SQLite's locked-past-the-timeout,
+# read-only and full database files; InterfaceError is psycopg2's "connection already closed".
+# Redis: unreachable or refused (ConnectionError, which includes BusyLoadingError), no answer
+# within the socket timeouts (TimeoutError), or a failover that left us on a read-only replica.
+# Other DatabaseErrors (ProgrammingError, IntegrityError, DataError) are bugs or bad input.
+DEPENDENCY_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+)
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# How far down __cause__/__context__ to look: Django re-raises some database errors as its own
+# (a failed session save becomes UpdateError, then SessionInterrupted).
+_CHAIN_DEPTH = 4
+
+
+def dependency_failure(exc: BaseException | None) -> BaseException | None:
+    """The database/Redis error behind `exc` (itself or what it was raised from), else None."""
+    for _ in range(_CHAIN_DEPTH):
+        if exc is None:
+            return None
+        if isinstance(exc, DEPENDENCY_ERRORS):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def unavailable_response(failure: BaseException) -> JsonResponse:
+    """The 503 every route answers for `failure`, marked for DependencyFailureMiddleware."""
+    response = JsonResponse({"detail": DETAIL}, status=503)
+    response["Retry-After"] = str(settings.OVERWORLD_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    response.dependency_failure = failure
+    # Django's own log_response would add a line with the traceback for each of these; the
+    # middleware writes one line instead.
+    response._has_been_logged = True
+    return response
+
+
+def describe(failure: BaseException) -> str:
+    """`OperationalError: server closed the connection unexpectedly`, on one line."""
+    message = re.sub(r"\s+", " ", str(failure)).strip()
+    return f"{type(failure).__name__}: {message}"[:300]
+
+
+def failed_connections() -> list | None:
+    """This thread's database connections that an error left closed or unusable, closed now.
+
+    None when running the request again cannot help: no connection failed (a Redis error), or
+    one failed but still works (a statement timeout, a locked SQLite file: running it again
+    would only wait again), or a transaction was open (it is gone with its connection).
+    """
+    failed = []
+    for conn in connections.all(initialized_only=True):
+        if not conn.errors_occurred:
+            continue
+        if conn.in_atomic_block:
+            return None
+        if conn.connection is None:
+            failed.append(conn)  # the connect itself failed: the server is down or restarting
+        elif not conn.is_usable():
+            conn.close()  # the server, a pooler or a failover dropped it
+            failed.append(conn)
+    return failed or None
+
+
+def nothing_reached_a_database() -> bool:
+    """True when no connection of this thread is open: the request's first connect failed."""
+    return all(conn.connection is None for conn in connections.all(initialized_only=True))
+
+
+def wait_for_databases(failed: list, seconds: float) -> bool:
+    """Reconnect every connection in `failed`, trying for up to `seconds`; True when they are."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            for conn in failed:
+                conn.ensure_connection()
+            return True
+        except DATABASE_ERRORS:
+            for conn in failed:
+                conn.close()
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+class DependencyFailureMiddleware:
+    """Outermost middleware: run a request again once when its database connection failed.
+
+    A GET or HEAD whose database connection was dead or refused (PostgreSQL restarting, a
+    pooler or a failover dropping connections) waits for the database, up to
+    OVERWORLD_DB_RETRY_WAIT seconds, and runs once more on a fresh connection, so that a
+    restart costs a read nothing. The broken connection is closed first.
+
+    Other methods are not retried blindly: a write whose COMMIT reached the server may have
+    been applied even though the reply was lost with the connection, and running it again
+    could apply it twice or answer as if it had failed (a registration answering "username
+    already exists" for the client's own new account). They run again only when the very first
+    connect of the request failed, so that not one statement reached a database; otherwise the
+    503 stands and the client, which knows what it meant, decides.
+
+    Every dependency 503 that is finally answered is logged here, once, without a traceback.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        failure = getattr(response, "dependency_failure", None)
+        if failure is None:
+            return response
+        if isinstance(failure, DATABASE_ERRORS):
+            retried = self.retry(request, failure)
+            if retried is not None:
+                response = retried
+                failure = getattr(retried, "dependency_failure", None)
+                if failure is None:
+                    return response
+        logger.error(
+            "%s %s: 503, dependency unavailable (%s)",
+            request.method,
+            request.path,
+            describe(failure),
+        )
+        return response
+
+    def retry(self, request, failure):
+        """The response of a second run of `request`, or None when it must not run again."""
+        unsent = nothing_reached_a_database()
+        if request.method not in SAFE_METHODS and not unsent:
+            return None
+        if getattr(request, "_read_started", False) and not hasattr(request, "_body"):
+            # The first run consumed the body from the socket (DRF's parsers stream it): a
+            # second run would find nothing to parse.
+            return None
+        failed = failed_connections()
+        if failed is None:
+            return None
+        if not wait_for_databases(failed, settings.OVERWORLD_DB_RETRY_WAIT):
+            return None
+        response = self.get_response(request)
+        if getattr(response, "dependency_failure", None) is None:
+            logger.warning(
+                "%s %s: database connection %s (%s); retried on a fresh connection: %s",
+                request.method,
+                request.path,
+                "refused" if unsent else "lost",
+                describe(failure),
+                response.status_code,
+            )
+        return response
