@@ -43,6 +43,30 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
             test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus: on PostgreSQL, end the test database's other sessions first.
+
+    DROP DATABASE refuses while anyone is connected, and a pooler in front of the server
+    (PgBouncer, docs/deployment.md) keeps idle server connections to it open after the suite
+    has closed its own. This does what DROP DATABASE ... WITH (FORCE) would; Django's teardown
+    does not use it.
+    """
+    yield
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    connections.close_all()
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [connection.settings_dict["NAME"]],
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # Argon2 costs ~0.2 s per hash; tests that check the production hasher set it themselves.
