@@ -23,6 +23,10 @@ start)
     if [ "$(id -u)" -eq 0 ]; then
         run_as="user = postgres"
         chown postgres "$dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            echo "$dir: the postgres user cannot write here (a parent directory is private?)" >&2
+            exit 1
+        fi
     fi
     cat >"$dir/pgbouncer.ini" <<INI
 [databases]
