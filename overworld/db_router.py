@@ -226,7 +226,12 @@ def _store_pin(user_id: int) -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         (lsn,) = cursor.fetchone()
-    cache.set(PIN_KEY.format(user_id), parse_lsn(lsn), timeout=pin_ttl())
+    key = PIN_KEY.format(user_id)
+    # Never lower a pin: two writes of one user finishing at once on two servers could store
+    # theirs in either order. (Between this read and the write below another server may still
+    # interleave; the cache API has no atomic max. One client's writes are sequential.)
+    pin = max(parse_lsn(lsn), cache.get(key) or -1)
+    cache.set(key, pin, timeout=pin_ttl())
 
 
 def _pin_of(user) -> int | None:
