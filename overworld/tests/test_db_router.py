@@ -46,6 +46,22 @@ def test_db_router_settings_with_replicas_install_the_router():
     assert max_lag == 2.5
 
 
+def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
+    result = run_python(
+        "import json; print(json.dumps([settings.DATABASES['replica_0'][key]"
+        " for key in ('OPTIONS', 'TEST', 'CONN_HEALTH_CHECKS')]))",
+        **KEY,
+        DATABASE_URL="postgres://u@db:5432/overworld",
+        DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld?sslmode=require",
+    )
+
+    assert result.returncode == 0, result.stderr
+    options, test, health_checks = json.loads(result.stdout)
+    assert options == {"connect_timeout": 2, "sslmode": "require"}
+    assert test["MIRROR"] == "default"
+    assert health_checks is True
+
+
 def test_db_router_settings_refuse_replicas_of_sqlite():
     result = run_python(
         "print(settings.DATABASES)", **KEY, DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld"
