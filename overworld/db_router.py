@@ -270,7 +270,10 @@ def read_from_replica(
             return read()
     except confirm_on_primary:
         return read()
-    except DatabaseError as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever failed here, the primary answers
+        # Not only DatabaseError: a dependency-failure layer (issue 8) may have turned the
+        # replica's error into its own 503 exception already. The read is redone on the
+        # primary either way; a real bug fails there again and is reported from there.
         replica = connections[alias]
         if replica.connection is None or getattr(replica.connection, "closed", 0):
             mark_down(alias, exc)
