@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -235,6 +236,7 @@ def main() -> None:
         if args.pgbouncer:
             subprocess.run([str(ROOT / "scripts" / "pgbouncer.sh"), "stop", str(bouncer_dir)])
         psql(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
