@@ -5,6 +5,22 @@ from rest_framework.test import APIClient
 from users.tests.factories import make_user
 
 
+def pytest_collection_modifyitems(items):
+    # Tests that use the database may use the replica aliases too (they are the same test
+    # database, see below); pytest-django allows only `default` unless told.
+    from django.conf import settings
+
+    if not settings.DATABASE_REPLICAS:
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and not DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            continue
+        kwargs = dict(marker.kwargs) if marker else {}
+        kwargs["databases"] = ["default", *settings.DATABASE_REPLICAS]
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     # An in-memory SQLite test database is one connection that the live server thread shares,
@@ -12,10 +28,43 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     from django.conf import settings
 
     database = settings.DATABASES["default"]
+    # With DATABASE_REPLICA_URLS set, each replica alias becomes the test database itself
+    # through a second alias (TEST MIRROR, settings.py): a real replica cannot see a test's
+    # transaction, nor hold a test database of its own. The router still picks the replica
+    # alias for every profile read; overworld.db_router treats an alias that names the primary's
+    # own database as never behind. Real replication is tested in users/tests/test_replicas.py.
+    for alias in settings.DATABASE_REPLICAS:
+        settings.DATABASES[alias].update(
+            {key: database.get(key) for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
+        )
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test = database.setdefault("TEST", {})
         if not test.get("NAME"):
             test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus: on PostgreSQL, end the test database's other sessions first.
+
+    DROP DATABASE refuses while anyone is connected, and a pooler in front of the server
+    (PgBouncer, docs/deployment.md) keeps idle server connections to it open after the suite
+    has closed its own. This does what DROP DATABASE ... WITH (FORCE) would; Django's teardown
+    does not use it.
+    """
+    yield
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    connections.close_all()
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [connection.settings_dict["NAME"]],
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +87,29 @@ def _empty_cache(request):
     transactional = (marker and marker.kwargs.get("transaction")) or used - {"db"}
     request.getfixturevalue("transactional_db" if transactional else "db")
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _replicas_see_the_test_transaction(request):
+    # A test on `db` runs inside one transaction on the default connection, which a second
+    # connection cannot see: while it runs, each replica alias is that very connection in this
+    # thread (queries counted on `default` include the replica reads, as without replicas).
+    # Other threads (live servers) open their own connections to the same committed data.
+    from django.conf import settings
+
+    marker = request.node.get_closest_marker("django_db")
+    if not settings.DATABASE_REPLICAS or not (marker or DB_FIXTURES & set(request.fixturenames)):
+        yield
+        return
+    request.getfixturevalue("_empty_cache")
+    from django.db import connections
+
+    own = {alias: connections[alias] for alias in settings.DATABASE_REPLICAS}
+    for alias in own:
+        connections[alias] = connections["default"]
+    yield
+    for alias, connection in own.items():
+        connections[alias] = connection
 
 
 @pytest.fixture

@@ -170,6 +170,41 @@ OVERWORLD_REDIS_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_TIMEOUT") or 0.5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Read replicas (docs/deployment.md, "Read replicas") -----------------------------------------
+# PostgreSQL streaming replicas for the public profile reads, dj-database-url syntax, comma
+# separated. Unset or empty: no router at all, every query on DATABASE_URL exactly as before.
+# overworld.db_router sends only the profile GET's queries to a replica, and only one that is
+# up, lags at most OVERWORLD_REPLICA_MAX_LAG seconds and has replayed the reader's own writes.
+
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", "")
+OVERWORLD_REPLICA_MAX_LAG = float(os.environ.get("OVERWORLD_REPLICA_MAX_LAG", "").strip() or 5)
+DATABASE_REPLICAS = [f"replica_{index}" for index in range(len(DATABASE_REPLICA_URLS))]
+if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
+for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
+    _replica = dj_database_url.parse(
+        _url, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: {_url!r} is not a PostgreSQL URL")
+    DATABASES[_alias] = {
+        **_replica,
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
+        # The primary's connection options (timeouts set for it apply to replicas too), then
+        # the replica URL's own. A replica that does not answer is skipped, so it must fail
+        # fast rather than hold a request for libpq's default of no timeout at all.
+        "OPTIONS": {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "connect_timeout": 2,
+            **_replica.get("OPTIONS", {}),
+        },
+        # A replica is the primary's data: tests use the primary's test database through it
+        # rather than creating one on a read-only server (conftest.py says how).
+        "TEST": {"MIRROR": "default"},
+    }
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["overworld.db_router.ReplicaRouter"]
+
 # --- Cache --------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server worker: Redis when REDIS_URL is set, the
 # database otherwise. A per-process memory cache would multiply every limit by the worker count.

@@ -3,7 +3,7 @@ import functools
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from rest_framework import serializers
@@ -292,7 +292,8 @@ def _profile_rows(user_id: int) -> list[tuple]:
     (item id: the followee; igdb and name: NULL), ordered by list and, within a list, by order
     of addition.
     """
-    with connection.cursor() as cursor:
+    # The router's pick, like the ORM queries beside it: a replica inside a profile GET.
+    with connections[router.db_for_read(Follow)].cursor() as cursor:
         cursor.execute(_profile_rows_sql(), [user_id] * len(PROFILE_LISTS))
         return cursor.fetchall()
 

@@ -5,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from overworld.db_router import read_from_replica, record_write
 from overworld.errors import MethodCheckedFirst
 from overworld.schema import (
     BODY_ERRORS,
@@ -95,6 +96,7 @@ class AuthEntryView(MethodCheckedFirst, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         user = self.user_from(serializer)
         token = log_in(request=request, user=user)
+        record_write(user)
         return Response({"user": UserSerializer(user).data, "token": token})
 
     def user_from(self, serializer) -> User:
@@ -148,6 +150,15 @@ class ProfileView(MethodCheckedFirst, generics.RetrieveAPIView):
 
     serializer_class = ProfileSerializer
 
+    def get(self, request, *args, **kwargs):
+        # The token was looked up on the primary before this; only the document may come from
+        # a replica (overworld.db_router). A 404 there may be a user it has not replayed yet.
+        return read_from_replica(
+            request.user,
+            lambda: super(ProfileView, self).get(request, *args, **kwargs),
+            confirm_on_primary=(NotFound,),
+        )
+
     def get_object(self) -> User:
         user = User.objects.by_username(self.kwargs["username"]).only(*PROFILE_COLUMNS).first()
         if user is None:
@@ -190,6 +201,7 @@ class ProfileUpdateView(ProfileView):
         update = ProfileUpdateSerializer(user, data=request.data, partial=True)
         update.is_valid(raise_exception=True)
         update.save()
+        record_write(request.user)
         return Response(self.get_serializer(user).data)
 
 
@@ -204,6 +216,7 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.apply(request.user, serializer.validated_data["username"])
+        record_write(request.user)
         return Response([])
 
     def apply(self, user: User, target: User) -> None:

@@ -45,7 +45,9 @@ def gunicorn_server(tmp_path_factory):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "GUNICORN_", "DATABASE_URL", "REDIS_URL"))
+        if not key.startswith(
+            ("DJANGO_", "GUNICORN_", "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL")
+        )
     }
     port = free_port()
     env.update(

@@ -175,7 +175,7 @@ def server_env(overrides: dict[str, str]) -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "OVERWORLD_", "GUNICORN_"))
-        and name not in {"DATABASE_URL", "REDIS_URL"}
+        and name not in {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL"}
     }
     env.update(
         {

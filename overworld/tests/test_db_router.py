@@ -1,0 +1,111 @@
+"""The replica router's decisions and settings, without a replica (users/tests/test_replicas.py
+has the real one)."""
+
+import json
+
+import pytest
+from django.contrib.sessions.models import Session
+from knox.models import AuthToken
+
+from games.models import Game
+from overworld.db_router import ReplicaRouter, parse_lsn, read_from_replica, replica_reads
+from overworld.tests.test_settings import run_python
+from users.models import Follow, ThrottleCounter, User
+
+KEY = {"DJANGO_SECRET_KEY": "router-tests-key", "DJANGO_DEBUG": "0"}
+SHOW = (
+    "print(json.dumps([settings.DATABASE_ROUTERS, sorted(settings.DATABASES),"
+    " settings.OVERWORLD_REPLICA_MAX_LAG]))"
+)
+
+
+def settings_with(**env: str) -> list:
+    result = run_python(f"import json; {SHOW}", **KEY, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("urls", [None, "", " , "])
+def test_db_router_settings_without_replicas_install_no_router(urls):
+    env = {"DATABASE_URL": "postgres://u@db:5432/overworld"}
+    if urls is not None:
+        env["DATABASE_REPLICA_URLS"] = urls
+
+    assert settings_with(**env) == [[], ["default"], 5.0]
+
+
+def test_db_router_settings_with_replicas_install_the_router():
+    routers, aliases, max_lag = settings_with(
+        DATABASE_URL="postgres://u@db:5432/overworld",
+        DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld, postgres://u@r2:5432/overworld",
+        OVERWORLD_REPLICA_MAX_LAG="2.5",
+    )
+
+    assert routers == ["overworld.db_router.ReplicaRouter"]
+    assert aliases == ["default", "replica_0", "replica_1"]
+    assert max_lag == 2.5
+
+
+def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
+    result = run_python(
+        "import json; print(json.dumps([settings.DATABASES['replica_0'][key]"
+        " for key in ('OPTIONS', 'TEST', 'CONN_HEALTH_CHECKS')]))",
+        **KEY,
+        DATABASE_URL="postgres://u@db:5432/overworld",
+        DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld?sslmode=require",
+    )
+
+    assert result.returncode == 0, result.stderr
+    options, test, health_checks = json.loads(result.stdout)
+    assert options == {"connect_timeout": 2, "sslmode": "require"}
+    assert test["MIRROR"] == "default"
+    assert health_checks is True
+
+
+def test_db_router_settings_refuse_replicas_of_sqlite():
+    result = run_python(
+        "print(settings.DATABASES)", **KEY, DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld"
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL" in result.stderr
+
+
+def test_db_router_answers_the_primary_outside_the_scope():
+    router = ReplicaRouter()
+
+    assert {router.db_for_read(model) for model in (User, Follow, Game, AuthToken)} == {"default"}
+
+
+def test_db_router_answers_the_replica_only_for_the_profile_tables_inside_the_scope():
+    router = ReplicaRouter()
+
+    with replica_reads("replica_0"):
+        profile = {router.db_for_read(model) for model in (User, Follow, Game, User.played.through)}
+        others = {router.db_for_read(model) for model in (AuthToken, Session)}
+        writes = {router.db_for_write(model) for model in (User, Follow, ThrottleCounter)}
+
+    assert profile == {"replica_0"}
+    assert others == {"default"}
+    assert writes == {"default"}
+
+
+def test_db_router_migrates_only_the_primary():
+    router = ReplicaRouter()
+
+    assert router.allow_migrate("default", "users") is True
+    assert router.allow_migrate("replica_0", "users") is False
+
+
+def test_db_router_lsn_orders_like_the_wal():
+    assert parse_lsn("0/16B3748") < parse_lsn("0/16B3750") < parse_lsn("1/0") < parse_lsn("A/0")
+    assert parse_lsn("1/0") == 1 << 32
+    assert parse_lsn(None) == -1
+
+
+def test_db_router_read_without_replicas_is_the_read_itself(settings):
+    settings.DATABASE_REPLICAS = []
+    calls = []
+
+    assert read_from_replica(None, lambda: calls.append(1) or "document") == "document"
+    assert calls == [1]
