@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from games.models import Game
 from overworld.admin_counts import count_column, count_subquery
+from overworld.admin_scale import BoundedDeleteMixin, ScaledAdminMixin
 
 # Each game list of users, by the name its reverse relation has on Game.
 HOLDERS = {
@@ -13,7 +14,7 @@ HOLDERS = {
 
 
 @admin.register(Game)
-class GameAdmin(admin.ModelAdmin):
+class GameAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "igdb",
