@@ -4,6 +4,7 @@ from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.html import format_html
@@ -235,10 +236,21 @@ class FollowAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
         selected_filter("follower", "follower", "username"),
         "created_at",
     ]
+    # Searched by whole username (any case) through the username index, see get_search_results.
     search_fields = ["follower__username", "followee__username"]
+    search_help_text = "A username, whole (any case): that user's follows, both ways."
     autocomplete_fields = ["follower", "followee"]
     ordering = ["-pk"]
     readonly_fields = ["created_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Django's search is `icontains` on both usernames: a scan of every follow joined twice
+        # to users (1.4 s at 1.2M follows on SQLite). A whole username is an index lookup.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        users = User.objects.by_username(term).values("pk")
+        return queryset.filter(Q(follower__in=users) | Q(followee__in=users)), False
 
 
 class GameListAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
@@ -252,8 +264,19 @@ class GameListAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
     list_select_related = ["user", "game"]
     list_filter = [selected_filter("user", "user", "username")]
     search_fields = ["user__username", "game__name", "game__igdb"]
+    search_help_text = "A username (whole, any case), a game's igdb id, or part of its name."
     autocomplete_fields = ["user", "game"]
     ordering = ["-pk"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # As FollowAdmin: the user by the username index, the games by the (small) catalogue,
+        # rather than a LIKE over every entry joined to users and games.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        users = User.objects.by_username(term).values("pk")
+        games = Game.objects.filter(Q(igdb=term) | Q(name__icontains=term)).values("pk")
+        return queryset.filter(Q(user__in=users) | Q(game__in=games)), False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("users.view_user") or self.has_change_permission(request)

@@ -149,11 +149,33 @@ def test_admin_follow_list_searches_by_username(admin_client_):
     madeline.follow(theo)
     granny.follow(madeline)
 
-    response = admin_client_.get("/admin/users/follow/", {"q": "gran"})
+    make_user(username="grandpa").follow(theo)
+
+    response = admin_client_.get("/admin/users/follow/", {"q": " GRANNY "})
+    both_ways = admin_client_.get("/admin/users/follow/", {"q": "madeline"})
 
     assert [(f.follower, f.followee) for f in response.context["cl"].result_list] == [
         (granny, madeline)
     ]
+    assert [(f.follower, f.followee) for f in both_ways.context["cl"].result_list] == [
+        (granny, madeline),
+        (madeline, theo),
+    ]
+
+
+def test_admin_game_list_searches_by_username_igdb_or_name(admin_client_):
+    madeline, theo = make_user(username="madeline"), make_user(username="theo")
+    celeste, moon = make_game(igdb="26226", name="Celeste"), make_game(name="Pokemon Moon")
+    madeline.played.add(celeste, moon)
+    theo.played.add(moon)
+
+    def found(term):
+        response = admin_client_.get("/admin/users/user_played/", {"q": term})
+        return sorted((e.user.username, e.game.name) for e in response.context["cl"].result_list)
+
+    assert found("Theo") == [("theo", "Pokemon Moon")]
+    assert found("26226") == [("madeline", "Celeste")]
+    assert found("moon") == [("madeline", "Pokemon Moon"), ("theo", "Pokemon Moon")]
 
 
 def test_admin_follow_list_refuses_a_malformed_filter(admin_client_):
