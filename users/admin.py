@@ -12,7 +12,7 @@ from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
 from games.models import Game
-from overworld.admin_counts import count_column, count_subquery
+from overworld.admin_counts import CountColumnsMixin, count_column, count_subquery
 from overworld.admin_scale import BoundedDeleteMixin, ScaledAdminMixin, selected_filter
 from users.models import GAME_LISTS, Follow, User
 
@@ -105,7 +105,7 @@ def counted(count: int, singular: str, plural: str) -> str:
 
 
 @admin.register(User)
-class UserAdmin(BoundedDeleteMixin, ScaledAdminMixin, DjangoUserAdmin):
+class UserAdmin(CountColumnsMixin, BoundedDeleteMixin, ScaledAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
     add_fieldsets = (
@@ -173,16 +173,15 @@ class UserAdmin(BoundedDeleteMixin, ScaledAdminMixin, DjangoUserAdmin):
         if isinstance(form, UserChangeForm):
             form.add_games()
 
-    def get_queryset(self, request):
-        # Counted in the changelist's one query (overworld/admin_counts.py), not one per row.
+    def get_count_annotations(self):
+        # Counted for the page's rows in one query (overworld/admin_counts.py), not one per row.
         counts = {
             "followers_count": count_subquery(Follow, "followee"),
             "following_count": count_subquery(Follow, "follower"),
         }
-        for list_name in GAME_LISTS:
-            through = User._meta.get_field(list_name).remote_field.through
+        for list_name, through in GAME_LIST_MODELS.items():
             counts[f"{list_name}_count"] = count_subquery(through, "user")
-        return super().get_queryset(request).annotate(**counts)
+        return counts
 
     followers_count = count_column("followers_count", "followers")
     following_count = count_column("following_count", "following")
@@ -191,7 +190,7 @@ class UserAdmin(BoundedDeleteMixin, ScaledAdminMixin, DjangoUserAdmin):
     backlog_count = count_column("backlog_count", "backlog")
     wishlist_count = count_column("wishlist_count", "wishlist")
 
-    # The change page's links: the counts come with the object (get_object uses get_queryset),
+    # The change page's links: the counts come with the object (CountColumnsMixin.get_object),
     # each opens the paginated admin list of those rows filtered to this user.
     @admin.display(description="followers")
     def followers_link(self, obj):
@@ -242,6 +241,16 @@ class FollowAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["follower", "followee"]
     ordering = ["-pk"]
     readonly_fields = ["created_at"]
+
+    def get_ordering(self, request):
+        # One user's followings: in the order of the unique (follower, followee) index, which
+        # needs no sort; newest first would sort all of a big follower's rows on every page.
+        # (Followers have the (followee, id) index, so they stay newest first.)
+        params = request.GET
+        if "follower__id__exact" in params and "followee__id__exact" not in params:
+            if not any(key in params for key in ("o", "q")):
+                return ["follower_id", "followee_id"]
+        return super().get_ordering(request)
 
     def get_search_results(self, request, queryset, search_term):
         # Django's search is `icontains` on both usernames: a scan of every follow joined twice

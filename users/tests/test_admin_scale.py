@@ -346,3 +346,13 @@ def test_admin_small_tables_are_counted_exactly(admin_client_):
     response = admin_client_.get("/admin/users/user/")
 
     assert response.context["cl"].result_count == 4
+
+
+def test_admin_follow_list_of_one_users_followings_in_index_order(admin_client_):
+    star = make_celebrity("star", 3)
+
+    response = admin_client_.get(f"/admin/users/follow/?follower__id__exact={star.pk}")
+
+    followees = [follow.followee_id for follow in response.context["cl"].result_list]
+    assert followees == sorted(followees) and len(followees) == 3
+    assert response.context["cl"].queryset.query.order_by[:2] == ("follower_id", "followee_id")
