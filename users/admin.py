@@ -258,7 +258,9 @@ class FollowAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        users = User.objects.by_username(term).values("pk")
+        # The id first, as a literal: with a subquery in the OR, PostgreSQL walks every follow
+        # newest first looking for a match (1.7 s at 1.2M follows) instead of two index scans.
+        users = list(User.objects.by_username(term).values_list("pk", flat=True))
         return queryset.filter(Q(follower__in=users) | Q(followee__in=users)), False
 
 
@@ -283,7 +285,7 @@ class GameListAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        users = User.objects.by_username(term).values("pk")
+        users = list(User.objects.by_username(term).values_list("pk", flat=True))
         games = Game.objects.filter(Q(igdb=term) | Q(name__icontains=term)).values("pk")
         return queryset.filter(Q(user__in=users) | Q(game__in=games)), False
 
