@@ -98,12 +98,16 @@ class BoundedDeleteMixin:
 
         perms_needed = set()
         for model, count in counts.items():
-            model_admin = self.admin_site._registry.get(model)
-            if count and model_admin and not model_admin.has_delete_permission(request):
+            if not count or not self.admin_site.is_registered(model):
+                continue
+            if not self.admin_site.get_model_admin(model).has_delete_permission(request):
                 perms_needed.add(model._meta.verbose_name)
 
         deleted_here = collector.data.get(self.model)
-        listed = list(deleted_here)[:DELETE_LISTED] if deleted_here else list(objs[:DELETE_LISTED])
+        if deleted_here:
+            listed = sorted(deleted_here, key=lambda obj: obj.pk)[:DELETE_LISTED]
+        else:  # deleted by one query, never fetched (Follow rows)
+            listed = list(objs[:DELETE_LISTED])
         to_delete = [self._describe(request, obj) for obj in listed]
         own_count = counts.get(self.model, len(listed))
         if own_count > len(listed):

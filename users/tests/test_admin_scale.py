@@ -356,3 +356,33 @@ def test_admin_follow_list_of_one_users_followings_in_index_order(admin_client_)
     followees = [follow.followee_id for follow in response.context["cl"].result_list]
     assert followees == sorted(followees) and len(followees) == 3
     assert response.context["cl"].queryset.query.order_by[:2] == ("follower_id", "followee_id")
+
+
+def test_admin_follow_bulk_delete_confirmation_names_at_most_20(admin_client_):
+    star = make_celebrity("star", 30)
+    chosen = list(Follow.objects.filter(followee=star).values_list("pk", flat=True))
+
+    confirm = admin_client_.post(
+        "/admin/users/follow/", {"action": "delete_selected", "_selected_action": chosen}
+    )
+
+    assert confirm.status_code == 200
+    assert dict(confirm.context["model_count"]) == {"follows": 30}
+    page = confirm.content.decode()
+    assert page.count('<li>Follow: <a href="/admin/users/follow/') == 20
+    assert "… and 10 more" in page
+
+
+def test_admin_delete_page_asks_for_the_permissions_the_cascade_needs(client):
+    staff = make_user(username="staff", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_user", "delete_user"])
+    )
+    client.force_login(staff)
+    star = make_celebrity("star", 2)
+
+    response = client.get(f"/admin/users/user/{star.pk}/delete/")
+
+    assert response.status_code == 200
+    # Deleting the user deletes their follows, which this staff member may not delete.
+    assert "follow" in response.context["perms_lacking"]
