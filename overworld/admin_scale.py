@@ -39,26 +39,26 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        estimate = self._estimate()
-        if estimate is not None and estimate >= EXACT_COUNT_BELOW:
-            return estimate
-        return super().count
-
-    def _estimate(self) -> int | None:
         queryset = self.object_list
         query = getattr(queryset, "query", None)
         if query is None or query.where or query.distinct or query.combinator:
-            return None
+            return super().count
         connection = connections[queryset.db]
         if connection.vendor != "postgresql":
-            return None
+            return super().count
+        # One statement either way (a changelist's query count stays what it was): the
+        # estimate, or for a small table the exact count, which PostgreSQL only runs when the
+        # CASE reaches it (an uncorrelated subquery is evaluated on first use).
+        table = connection.ops.quote_name(queryset.model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                [connection.ops.quote_name(queryset.model._meta.db_table)],
+                "SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint"
+                f" ELSE (SELECT COUNT(*) FROM {table}) END"
+                " FROM pg_class WHERE oid = to_regclass(%s)",
+                [EXACT_COUNT_BELOW, table],
             )
             row = cursor.fetchone()
-        return int(row[0]) if row else None
+        return int(row[0]) if row else super().count
 
 
 class ScaledAdminMixin:

@@ -329,15 +329,14 @@ def test_admin_unfiltered_count_is_postgresql_estimate(admin_client_, monkeypatc
     make_fans("fan", 30)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE users_user")
+    make_fans("late", 10)  # not analysed yet: the estimate still says 31
     monkeypatch.setattr(admin_scale, "EXACT_COUNT_BELOW", 10)
 
-    with CaptureQueriesContext(connection) as queries:
-        unfiltered = admin_client_.get("/admin/users/user/")
-    filtered = admin_client_.get("/admin/users/user/", {"q": "fan0001"})
+    unfiltered = admin_client_.get("/admin/users/user/")
+    filtered = admin_client_.get("/admin/users/user/", {"q": "late"})
 
-    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
     assert unfiltered.context["cl"].result_count == 31  # 30 fans and root, as ANALYZE saw them
-    assert filtered.context["cl"].result_count == 10  # fan00010..fan00019: counted exactly
+    assert filtered.context["cl"].result_count == 10  # a filter is counted exactly
 
 
 def test_admin_small_tables_are_counted_exactly(admin_client_):
