@@ -171,9 +171,13 @@ def selected_filter(field_name: str, title: str, label_field: str):
             if not value:
                 return None
             try:
-                return int(value)
+                pk = int(value)
             except ValueError as error:
                 raise IncorrectLookupParameters(error) from error
+            if not -(2**63) <= pk < 2**63:
+                # No id is that big, and SQLite's driver would raise OverflowError (a 500).
+                raise IncorrectLookupParameters(f"{value} is out of range")
+            return pk
 
     SelectedObjectFilter.title = title
     SelectedObjectFilter.__name__ = f"{field_name.title()}Filter"

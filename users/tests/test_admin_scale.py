@@ -178,8 +178,9 @@ def test_admin_game_list_searches_by_username_igdb_or_name(admin_client_):
     assert found("moon") == [("madeline", "Pokemon Moon"), ("theo", "Pokemon Moon")]
 
 
-def test_admin_follow_list_refuses_a_malformed_filter(admin_client_):
-    response = admin_client_.get("/admin/users/follow/?followee__id__exact=abc")
+@pytest.mark.parametrize("value", ["abc", "99999999999999999999", "1.5"])
+def test_admin_follow_list_refuses_a_malformed_filter(admin_client_, value):
+    response = admin_client_.get(f"/admin/users/follow/?followee__id__exact={value}")
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/users/follow/?e=1"
@@ -385,3 +386,13 @@ def test_admin_delete_page_asks_for_the_permissions_the_cascade_needs(client):
     assert response.status_code == 200
     # Deleting the user deletes their follows, which this staff member may not delete.
     assert "follow" in response.context["perms_lacking"]
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "9223372036854775807"])
+def test_admin_follow_list_filtered_to_no_such_user_is_empty(admin_client_, value):
+    make_celebrity("star", 2)
+
+    response = admin_client_.get(f"/admin/users/follow/?followee__id__exact={value}")
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
