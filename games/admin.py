@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from games.models import Game
-from overworld.admin_counts import count_column, count_subquery
+from overworld.admin_counts import CountColumnsMixin, count_column, count_subquery
+from overworld.admin_scale import BoundedDeleteMixin, ScaledAdminMixin
 
 # Each game list of users, by the name its reverse relation has on Game.
 HOLDERS = {
@@ -13,7 +14,7 @@ HOLDERS = {
 
 
 @admin.register(Game)
-class GameAdmin(admin.ModelAdmin):
+class GameAdmin(CountColumnsMixin, BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "igdb",
@@ -25,13 +26,12 @@ class GameAdmin(admin.ModelAdmin):
     search_fields = ["name", "igdb"]
     ordering = ["name"]
 
-    def get_queryset(self, request):
-        # How many users hold the game in each list, in the changelist's one query.
-        counts = {
+    def get_count_annotations(self):
+        # How many users hold the game in each list, for the page's rows in one query.
+        return {
             f"{list_name}_count": count_subquery(Game._meta.get_field(related_name).through, "game")
             for list_name, related_name in HOLDERS.items()
         }
-        return super().get_queryset(request).annotate(**counts)
 
     played_count = count_column("played_count", "played by")
     liked_count = count_column("liked_count", "liked by")
