@@ -57,7 +57,13 @@ def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
 
     assert result.returncode == 0, result.stderr
     options, test, health_checks = json.loads(result.stdout)
-    assert options == {"connect_timeout": 2, "sslmode": "require"}
+    # The primary's statement timeout carries over; the connect timeout is the replica's own,
+    # shorter one, so a dead replica is skipped quickly.
+    assert options == {
+        "connect_timeout": 2,
+        "options": "-c statement_timeout=15s",
+        "sslmode": "require",
+    }
     assert test["MIRROR"] == "default"
     assert health_checks is True
 
