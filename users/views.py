@@ -1,3 +1,9 @@
+import hashlib
+
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.decorators import method_decorator
+from django.views.decorators.gzip import gzip_page
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import generics
@@ -19,6 +25,7 @@ from overworld.schema import (
 from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly
+from users.selectors import profile_document
 from users.serializers import (
     FollowSerializer,
     LoginResponseSerializer,
@@ -134,6 +141,22 @@ class LogoutView(KnoxLogoutView):
     authentication_classes = [TokenAuthentication]
 
 
+def profile_response(request, document: bytes) -> HttpResponse:
+    """The profile document's bytes as they came from the database, with their ETag.
+
+    Not a DRF Response: that would parse nothing but render the body again. The ETag is a
+    strong hash of the exact bytes, so it changes with anything the document shows (the
+    profile, its lists, its follows, and for a token the caller's `me` and `followingUser`:
+    hence Vary: Authorization). A GET whose If-None-Match holds it answers 304 with no body.
+    """
+    response = HttpResponse(document, content_type="application/json")
+    response["ETag"] = f'"{hashlib.sha256(document).hexdigest()}"'
+    patch_vary_headers(response, ["Authorization"])
+    if request.method in ("GET", "HEAD"):
+        return get_conditional_response(request, etag=response["ETag"], response=response)
+    return response
+
+
 @extend_schema_view(
     get=extend_schema(
         operation_id="profile",
@@ -142,10 +165,21 @@ class LogoutView(KnoxLogoutView):
         responses={200: ProfileSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
     )
 )
-class ProfileView(generics.RetrieveAPIView):
-    """GET /api/users/<username> (public): the user's profile."""
+# Profiles run to megabytes (a celebrity's followers) and carry no secret an attacker could
+# probe by compression (docs/security.md, BREACH): they, and only they, are gzipped.
+@method_decorator(gzip_page, name="dispatch")
+class ProfileView(generics.GenericAPIView):
+    """GET /api/users/<username> (public): the user's profile (users.selectors builds it)."""
 
+    # The documented shape (the schema); the document itself comes from the selector.
     serializer_class = ProfileSerializer
+
+    def get(self, request, username):
+        # Reading needs no object permission (both views allow safe methods to anyone).
+        document = profile_document(username=username, caller=request.user)
+        if document is None:
+            raise NotFound()
+        return profile_response(request, document)
 
     def get_object(self) -> User:
         user = User.objects.by_username(self.kwargs["username"]).only(*PROFILE_COLUMNS).first()
@@ -189,7 +223,7 @@ class ProfileUpdateView(ProfileView):
         update = ProfileUpdateSerializer(user, data=request.data, partial=True)
         update.is_valid(raise_exception=True)
         update.save()
-        return Response(self.get_serializer(user).data)
+        return profile_response(request, profile_document(user_id=user.pk, caller=request.user))
 
 
 class FollowView(generics.GenericAPIView):
