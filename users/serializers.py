@@ -232,7 +232,8 @@ class ProfileSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # null for everyone but the owner when OVERWORLD_PROFILE_EMAIL=owner.
+    email = serializers.EmailField(allow_null=True)
     bio = serializers.CharField(allow_null=True)
     location = serializers.CharField(allow_null=True)
     twitter = serializers.CharField(allow_null=True)
