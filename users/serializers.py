@@ -85,6 +85,11 @@ class UserSerializer(serializers.Serializer):
     username = serializers.CharField(read_only=True)
     email = serializers.EmailField(read_only=True)
 
+    def to_representation(self, instance: User) -> dict:
+        # The declared fields above are the documented shape; writing the three values out
+        # skips deep-copying those fields for every instance (~0.1 ms of GET user/'s CPU).
+        return {"id": instance.pk, "username": instance.username, "email": instance.email}
+
 
 class RegisterSerializer(serializers.Serializer):
     username = username_field()
