@@ -52,6 +52,7 @@ class Endpoint:
     connections: int
     auth: bool = False
     headers: tuple = ()  # extra request headers, "Name: value"
+    script: tuple = ()  # a wrk Lua script and its arguments: one thread per connection
 
 
 # --- /proc sampling ---------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def _ms(text: str) -> float:
 def run_wrk(
     url: str, *, connections: int, seconds: float, token: str | None, headers=(), script=None
 ) -> dict:
-    threads = min(2, connections)
+    threads = connections if script else min(2, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
     cmd += ["--timeout", "30s"]
     if token:
@@ -122,9 +123,10 @@ def run_wrk(
     for header in headers:
         cmd += ["-H", header]
     if script:
-        cmd += ["-s", str(script)]
+        cmd += ["-s", str(script[0])]
+    arguments = ["--", *script[1:]] if script else []
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([*cmd, url], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*cmd, url, *arguments], stdout=out, stderr=subprocess.STDOUT)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -165,6 +167,8 @@ class Server:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DATABASE_URL": database_url,
             "GUNICORN_BIND": f"127.0.0.1:{port}",
+            # The frontend mix logs in and registers far more often than a real client may.
+            "OVERWORLD_THROTTLE_AUTH": "1000000/min",
         }
         self.env.pop("REDIS_URL", None)
         self.log = open(logdir / f"gunicorn-{port}.log", "a")  # noqa: SIM115
@@ -233,8 +237,12 @@ def measure(
             seconds=seconds,
             token=token if endpoint.auth else None,
             headers=endpoint.headers,
+            script=endpoint.script,
         )
-        result.pop("output")
+        result["routes"] = {
+            route: {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", rest)}
+            for route, rest in re.findall(r"^ROUTE (\w+) (.*)$", result.pop("output"), re.M)
+        }
         wall = time.monotonic() - wall_before
         busy = _busy_seconds() - busy_before
         # Backends that appeared during the run started from zero.
@@ -274,7 +282,7 @@ def prepare(database_url: str, celebrities: list[int], workdir: Path) -> dict:
     env.pop("REDIS_URL", None)
     subprocess.run(
         [PYTHON, "-W", "ignore", "bench/prepare.py", "--celebrities",
-         ",".join(map(str, celebrities)), "--out", str(out)],
+         ",".join(map(str, celebrities)), "--out", str(out), "--mix", str(workdir / "mix.txt")],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     return json.loads(out.read_text())
@@ -323,7 +331,12 @@ def bench_database(vendor: str, args, workdir: Path) -> dict:
                 2,
             ),  # fmt: skip
         ]
-        runs = run_rounds(server, endpoints, args, info["token"], pg_db)
+        mix = bench_mix(server, args, workdir, pg_db) if args.mix_duration else {}
+        runs = {}
+        if args.skip_endpoints:
+            endpoints = []
+        else:
+            runs = run_rounds(server, endpoints, args, info["token"], pg_db)
         curve = {}
         if vendor == "postgresql" and args.curve:
             curve_eps = [
@@ -345,12 +358,29 @@ def bench_database(vendor: str, args, workdir: Path) -> dict:
                 }
         wire = bench_wire(server, args, info, pg_db, [n for n in args.wire if n in celebrities])
         return {"vendor": vendor, "info": info, "endpoints": summarise(endpoints, runs, info),
-                "curve": curve, "wire": wire}  # fmt: skip
+                "curve": curve, "wire": wire, "mix": mix}  # fmt: skip
     finally:
         if server:
             server.stop()
         if pg_db:
             psql(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+
+
+def bench_mix(server, args, workdir, pg_db) -> dict:
+    """The frontend's own mix (bench/frontend_mix.lua) at fixed concurrency, one run."""
+    tag = f"{os.getpid()}{int(time.time()) % 100000}"
+    script = (str(ROOT / "bench" / "frontend_mix.lua"), str(workdir / "mix.txt"), tag)
+    ep = Endpoint("mix", "frontend mix", "/", args.mix_connections, script=script)
+    print(f"   frontend mix: {args.mix_connections} connections, {args.mix_duration} s",
+          file=sys.stderr)  # fmt: skip
+    # Never retried: one minute is long enough to carry some foreign load, which is recorded.
+    result = measure(server, ep, seconds=args.mix_duration, token=None, pg_db=pg_db,
+                     max_foreign=float("inf"))  # fmt: skip
+    result.update(connections=args.mix_connections, seconds=args.mix_duration)
+    for route, r in sorted(result["routes"].items()):
+        print(f"     {route:<9} {r['rps']:8.1f}/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms"
+              f"  errors {int(r['errors'])}", file=sys.stderr)  # fmt: skip
+    return result
 
 
 def bench_wire(server, args, info, pg_db, counts) -> dict:
@@ -415,6 +445,8 @@ def run_rounds(server, endpoints, args, token, pg_db, floor=True) -> dict[str, l
 
 
 def summarise(endpoints, runs, info) -> dict:
+    if not endpoints:
+        return {}
     floors = runs["floor"]
 
     def share(rs, key):
@@ -469,6 +501,26 @@ def table(results: list[dict]) -> str:
                 f"| {s['foreign_cores_max']:.2f} | {s['errors']} |"
             )
     for result in results:
+        if result.get("mix"):
+            mix = result["mix"]
+            lines += [
+                "",
+                f"Frontend mix ({result['vendor']}, {mix['connections']} connections, "
+                f"{mix['seconds']} s): {mix['rps']:.0f} requests/s in all, "
+                f"process CPU {mix['process_cpu_ms_per_req']:.2f} ms/req, machine CPU "
+                f"{mix['machine_cpu_ms_per_req']:.2f} ms/req, foreign load "
+                f"{mix['foreign_cores']:.2f} cores, wrk non-2xx/socket errors "
+                f"{mix['non_2xx'] + mix['socket_errors']}",
+                "",
+                "| route | requests/s | p50 ms | p99 ms | unexpected statuses |",
+                "|---|---|---|---|---|",
+            ]
+            for route, r in sorted(mix["routes"].items()):
+                lines.append(
+                    f"| {route} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                    f"| {int(r['errors'])} |"
+                )
+    for result in results:
         if result.get("wire"):
             lines += [
                 "",
@@ -509,6 +561,11 @@ def main() -> None:
         "--curve", default="1000,10000,100000,1000000",
         help="follower counts for the PostgreSQL cost curve ('' to skip)",
     )  # fmt: skip
+    parser.add_argument("--mix-duration", type=int, default=60,
+                        help="seconds of the frontend mix (0 to skip)")  # fmt: skip
+    parser.add_argument("--mix-connections", type=int, default=16)
+    parser.add_argument("--skip-endpoints", action="store_true",
+                        help="skip the per-endpoint rounds (mix, curve, wire only)")  # fmt: skip
     parser.add_argument(
         "--wire", default="100000,1000000",
         help="celebrity sizes measured plain, gzipped and 304 ('' to skip)",
