@@ -15,9 +15,15 @@ Chosen from measurements on this 2-core machine:
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0").strip().lower() in {
+    "1",
+    "true",
+    "yes",
+    "on",
+}
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
 accesslog = "-"
