@@ -4,7 +4,7 @@
 Python (three queries, one Python int per follower, then `json.dumps`), the database builds the
 whole document -- the user's columns, the four game lists, `following`, `followers`, and for an
 authenticated caller `me` and `followingUser` -- and the view sends its bytes as they come
-(docs/performance.md, "One query"). The keys, their order and every value are those of
+(docs/performance.md, "Issue 11"). The keys, their order and every value are those of
 `users.serializers.ProfileSerializer`, the documented shape; users/tests/test_selectors.py holds
 both databases' output against the previous Python implementation.
 
@@ -24,7 +24,6 @@ from users.models import GAME_LISTS, User
 
 EMAIL_PUBLIC = "public"
 EMAIL_OWNER = "owner"
-EMAIL_MODES = (EMAIL_PUBLIC, EMAIL_OWNER)
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 # json (not jsonb: jsonb reorders keys), cast to text so that psycopg2 hands over the string

@@ -144,7 +144,7 @@ class LogoutView(KnoxLogoutView):
 def profile_response(request, document: bytes) -> HttpResponse:
     """The profile document's bytes as they came from the database, with their ETag.
 
-    Not a DRF Response: that would parse nothing but render the body again. The ETag is a
+    Not a DRF Response, whose renderer would encode a body that is JSON already. The ETag is a
     strong hash of the exact bytes, so it changes with anything the document shows (the
     profile, its lists, its follows, and for a token the caller's `me` and `followingUser`:
     hence Vary: Authorization). A GET whose If-None-Match holds it answers 304 with no body.
