@@ -401,7 +401,7 @@ def bench_wire(server, args, info, pg_db, counts) -> dict:
             ("304", (f"If-None-Match: {etag}",)),
         ):
             endpoints.append(
-                Endpoint(f"{variant}{count}", f"{count} {variant}", path, 1, headers=headers)
+                Endpoint(f"{variant}_{count}", f"{count} {variant}", path, 1, headers=headers)
             )
     if not endpoints:
         return {}
