@@ -235,3 +235,15 @@ def test_profile_caching_token_answers_never_compressed(api_client, user, path, 
     assert response.status_code == status.HTTP_200_OK
     assert not response.has_header("Content-Encoding")
     assert "token" in response.json()
+
+
+def test_profile_caching_head_answers_the_etag_without_body(api_client, user):
+    etag = etag_of(api_client)
+
+    response = api_client.head("/api/users/madeline")
+    revalidated = api_client.head("/api/users/madeline", HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response["ETag"] == etag
+    assert response.content == b""
+    assert revalidated.status_code == status.HTTP_304_NOT_MODIFIED
