@@ -10,6 +10,13 @@ Chosen from measurements on this 2-core machine:
   GIL. Each thread keeps one persistent database connection (CONN_MAX_AGE, with health
   checks), so 2 x 4 = 8 connections per instance: mind PostgreSQL's max_connections.
 - timeout 30 s: far above the slowest measured request (1M followers, about 1 s).
+- Re-measured for issue 11 with bench/serving.py (gthread 2x4, 2x4 + reuse_port, 4x2, 3x2, 2x1,
+  sync x4; docs/performance.md, "Serving"): 2x4 stays. 4x2 and 3x2 were no better and cost more
+  CPU per request; 2x1 let one worker's GIL carry most of the kept-alive connections; sync paid
+  a connect per request (about 1.8x the floor's CPU). reuse_port stays off: with it, gunicorn
+  27 gives every worker a listening socket of its own and the kernel hashes each new connection
+  to one of them -- even on average, blind to load, and measured no better than the shared
+  socket; and connections waiting in a worker's own backlog are reset when that worker exits.
 """
 
 import importlib
@@ -19,9 +26,15 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0").strip().lower() in {
+    "1",
+    "true",
+    "yes",
+    "on",
+}
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
 accesslog = "-"

@@ -117,6 +117,44 @@ def seed(celebrities: list[int]) -> dict:
     }
 
 
+MIX_ACTORS = 16
+MIX_LOGIN_USERS = 4
+MIX_PASSWORD = "correct-horse-battery-staple"
+
+
+def seed_mix(path: Path) -> None:
+    """The users bench/frontend_mix.lua acts as, written to `path` for it to read.
+
+    Actors (one per wrk connection) hold a token each and modest profiles (10 games per list,
+    following 20 users); login users only log in, so the cap on live tokens per user never
+    revokes an actor's token. One password hash is made and shared: Argon2 costs ~0.2 s each.
+    """
+    from django.contrib.auth.hashers import make_password
+
+    password = make_password(MIX_PASSWORD)
+    games = list(Game.objects.order_by("pk")[:40])
+    first_fan = User.objects.get(username="fan1").pk
+    lines = []
+    with transaction.atomic():
+        for n in range(1, MIX_ACTORS + 1):
+            actor = User.objects.create(
+                username=f"mix{n}", email=f"mix{n}@example.com", password=password
+            )
+            for k, list_name in enumerate(("played", "liked", "backlog", "wishlist")):
+                getattr(actor, list_name).set(games[k * 10 : (k + 1) * 10])
+            add_following(actor, first_fan, 20)
+            _instance, token = AuthToken.objects.create(user=actor)
+            lines.append(f"actor {actor.username} {token}")
+        for n in range(1, MIX_LOGIN_USERS + 1):
+            User.objects.create(
+                username=f"mixlogin{n}", email=f"mixlogin{n}@example.com", password=password
+            )
+            lines.append(f"login mixlogin{n} {MIX_PASSWORD}")
+    lines += ["profile typical"] + [f"profile fan{n}" for n in range(1, 51)]
+    lines += [f"profile mix{n}" for n in range(1, MIX_ACTORS + 1)]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def measure(path: str, token: str | None = None) -> dict:
     """Queries and bytes of one request, made in-process (no HTTP)."""
     client = Client(HTTP_HOST="127.0.0.1")
@@ -138,11 +176,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--celebrities", default="100000")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--mix", default=None, help="write bench/frontend_mix.lua's users here")
     args = parser.parse_args()
     celebrities = [int(c) for c in args.celebrities.split(",") if c]
 
     call_command("migrate", verbosity=0, interactive=False)
     info = seed(celebrities)
+    if args.mix:
+        seed_mix(Path(args.mix))
     info["vendor"] = connection.vendor
     endpoints = {
         "floor": ("/bench/floor/", None),

@@ -10,9 +10,15 @@ created and dropped here) it:
    settings plus the bench-only DRF-floor route) on 127.0.0.1;
 3. drives each endpoint with wrk on loopback: a warm-up, then `--repeats` bounded runs, round
    robin, so every repeat has its own floor to take ratios against;
-4. samples /proc around every run: CPU of the gunicorn workers and of this database's
-   PostgreSQL backends (server CPU per request), of wrk, and of everything else on the box
-   (the foreign load: a run with more than --max-foreign of a core is retried once).
+4. samples /proc around every run, three ways:
+   - server CPU: the gunicorn master and workers plus this database's PostgreSQL backends
+     (found through pg_stat_activity);
+   - process CPU: the server CPU plus wrk's -- everything the benchmark itself runs, and
+     nothing else, so it stays meaningful on a machine shared with other work;
+   - machine CPU: the whole machine's busy time from /proc/stat (gunicorn, PostgreSQL, the
+     kernel, wrk and anything else running): the issue's measure, exact only on a quiet box.
+   The difference is the foreign load; a run with more than --max-foreign of a core is retried
+   once.
 It prints a Markdown table of medians and writes every raw figure to bench/results/.
 """
 
@@ -45,6 +51,8 @@ class Endpoint:
     path: str
     connections: int
     auth: bool = False
+    headers: tuple = ()  # extra request headers, "Name: value"
+    script: tuple = ()  # a wrk Lua script and its arguments: one thread per connection
 
 
 # --- /proc sampling ---------------------------------------------------------------------------
@@ -73,20 +81,25 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+_pg_admin = None
+
+
 def _pg_backends(dbname: str | None) -> list[int]:
+    """The pids of the PostgreSQL backends connected to `dbname` (not this sampler's own)."""
+    global _pg_admin
     if not dbname:
         return []
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
-        except OSError:
-            continue
-        if cmdline.startswith("postgres: ") and f" {dbname} " in cmdline:
-            pids.append(int(entry.name))
-    return pids
+    import psycopg2
+
+    if _pg_admin is None:
+        _pg_admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+        _pg_admin.autocommit = True
+    with _pg_admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [dbname],
+        )
+        return [pid for (pid,) in cursor.fetchall()]
 
 
 # --- wrk ----------------------------------------------------------------------------------------
@@ -99,14 +112,21 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(url: str, *, connections: int, seconds: float, token: str | None) -> dict:
-    threads = min(2, connections)
+def run_wrk(
+    url: str, *, connections: int, seconds: float, token: str | None, headers=(), script=None
+) -> dict:
+    threads = connections if script else min(2, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
     cmd += ["--timeout", "30s"]
     if token:
         cmd += ["-H", f"Authorization: Token {token}"]
+    for header in headers:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", str(script[0])]
+    arguments = ["--", *script[1:]] if script else []
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([*cmd, url], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*cmd, url, *arguments], stdout=out, stderr=subprocess.STDOUT)
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -116,6 +136,7 @@ def run_wrk(url: str, *, connections: int, seconds: float, token: str | None) ->
     requests = int(re.search(r"(\d+) requests in", text).group(1))
     result = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "output": text,
         "requests": requests,
         "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)),
         "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)),
@@ -146,6 +167,8 @@ class Server:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DATABASE_URL": database_url,
             "GUNICORN_BIND": f"127.0.0.1:{port}",
+            # The frontend mix logs in and registers far more often than a real client may.
+            "OVERWORLD_THROTTLE_AUTH": "1000000/min",
         }
         self.env.pop("REDIS_URL", None)
         self.log = open(logdir / f"gunicorn-{port}.log", "a")  # noqa: SIM115
@@ -178,7 +201,8 @@ class Server:
             self.start()
 
     def workers(self) -> list[int]:
-        return _children(self.proc.pid)
+        """The master and its workers."""
+        return [self.proc.pid, *_children(self.proc.pid)]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -212,7 +236,13 @@ def measure(
             connections=endpoint.connections,
             seconds=seconds,
             token=token if endpoint.auth else None,
+            headers=endpoint.headers,
+            script=endpoint.script,
         )
+        result["routes"] = {
+            route: {key: float(value) for key, value in re.findall(r"(\w+)=([\d.]+)", rest)}
+            for route, rest in re.findall(r"^ROUTE (\w+) (.*)$", result.pop("output"), re.M)
+        }
         wall = time.monotonic() - wall_before
         busy = _busy_seconds() - busy_before
         # Backends that appeared during the run started from zero.
@@ -221,8 +251,11 @@ def measure(
         server_cpu = sum(map(_proc_cpu, workers + backends)) - cpu_before
         server_cpu += sum(map(_proc_cpu, new_backends))
         foreign = max(0.0, busy - server_cpu - result["wrk_cpu_s"]) / wall
+        requests = max(result["requests"], 1)
         result.update(
-            server_cpu_ms_per_req=1000 * server_cpu / max(result["requests"], 1),
+            server_cpu_ms_per_req=1000 * server_cpu / requests,
+            process_cpu_ms_per_req=1000 * (server_cpu + result["wrk_cpu_s"]) / requests,
+            machine_cpu_ms_per_req=1000 * busy / requests,
             foreign_cores=foreign,
             attempt=attempt,
         )
@@ -249,7 +282,7 @@ def prepare(database_url: str, celebrities: list[int], workdir: Path) -> dict:
     env.pop("REDIS_URL", None)
     subprocess.run(
         [PYTHON, "-W", "ignore", "bench/prepare.py", "--celebrities",
-         ",".join(map(str, celebrities)), "--out", str(out)],
+         ",".join(map(str, celebrities)), "--out", str(out), "--mix", str(workdir / "mix.txt")],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     return json.loads(out.read_text())
@@ -285,13 +318,25 @@ def bench_database(vendor: str, args, workdir: Path) -> dict:
                 16,
             ),  # fmt: skip
             Endpoint(
+                "typical_auth",
+                "profile, typical, with a token (me, followingUser)",
+                "/api/users/typical",
+                16,
+                auth=True,
+            ),  # fmt: skip
+            Endpoint(
                 "celeb100000",
                 "profile, celebrity (100k followers), c2",
                 "/api/users/celeb100000",
                 2,
             ),  # fmt: skip
         ]
-        runs = run_rounds(server, endpoints, args, info["token"], pg_db)
+        mix = bench_mix(server, args, workdir, pg_db) if args.mix_duration else {}
+        runs = {}
+        if args.skip_endpoints:
+            endpoints = []
+        else:
+            runs = run_rounds(server, endpoints, args, info["token"], pg_db)
         curve = {}
         if vendor == "postgresql" and args.curve:
             curve_eps = [
@@ -311,8 +356,9 @@ def bench_database(vendor: str, args, workdir: Path) -> dict:
                     "queries": info["inproc"][ep.name]["queries"],
                     "runs": curve_runs[ep.name],
                 }
+        wire = bench_wire(server, args, info, pg_db, [n for n in args.wire if n in celebrities])
         return {"vendor": vendor, "info": info, "endpoints": summarise(endpoints, runs, info),
-                "curve": curve}  # fmt: skip
+                "curve": curve, "wire": wire, "mix": mix}  # fmt: skip
     finally:
         if server:
             server.stop()
@@ -320,11 +366,66 @@ def bench_database(vendor: str, args, workdir: Path) -> dict:
             psql(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
 
 
+def bench_mix(server, args, workdir, pg_db) -> dict:
+    """The frontend's own mix (bench/frontend_mix.lua) at fixed concurrency, one run."""
+    tag = f"{os.getpid()}{int(time.time()) % 100000}"
+    script = (str(ROOT / "bench" / "frontend_mix.lua"), str(workdir / "mix.txt"), tag)
+    ep = Endpoint("mix", "frontend mix", "/", args.mix_connections, script=script)
+    print(f"   frontend mix: {args.mix_connections} connections, {args.mix_duration} s",
+          file=sys.stderr)  # fmt: skip
+    # Never retried: one minute is long enough to carry some foreign load, which is recorded.
+    result = measure(server, ep, seconds=args.mix_duration, token=None, pg_db=pg_db,
+                     max_foreign=float("inf"))  # fmt: skip
+    result.update(connections=args.mix_connections, seconds=args.mix_duration)
+    for route, r in sorted(result["routes"].items()):
+        print(f"     {route:<9} {r['rps']:8.1f}/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms"
+              f"  errors {int(r['errors'])}", file=sys.stderr)  # fmt: skip
+    return result
+
+
+def bench_wire(server, args, info, pg_db, counts) -> dict:
+    """Bytes and latency of big profiles: plain, gzip (Accept-Encoding) and 304 (If-None-Match)."""
+    endpoints, sizes = [], {}
+    for count in counts:
+        path = f"/api/users/{info['celebrities'][str(count)]}"
+        with urllib.request.urlopen(server.base + path, timeout=30) as response:
+            plain, etag = response.read(), response.headers["ETag"]
+        request = urllib.request.Request(server.base + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.headers["Content-Encoding"] == "gzip"
+            compressed = response.read()
+        sizes[count] = {"plain": len(plain), "gzip": len(compressed), "304": 0}
+        for variant, headers in (
+            ("plain", ()),
+            ("gzip", ("Accept-Encoding: gzip",)),
+            ("304", (f"If-None-Match: {etag}",)),
+        ):
+            endpoints.append(
+                Endpoint(f"{variant}_{count}", f"{count} {variant}", path, 1, headers=headers)
+            )
+    if not endpoints:
+        return {}
+    runs = run_rounds(server, endpoints, args, info["token"], pg_db)
+    wire = {}
+    for ep in endpoints:
+        count, variant = int(ep.label.split()[0]), ep.label.split()[1]
+        rs = runs[ep.name]
+        wire[ep.name] = {
+            "followers": count,
+            "variant": variant,
+            "body_bytes": sizes[count][variant],
+            "p50_ms": statistics.median(r["p50_ms"] for r in rs),
+            "process_cpu_ms_per_req": statistics.median(r["process_cpu_ms_per_req"] for r in rs),
+            "runs": rs,
+        }
+    return wire
+
+
 def run_rounds(server, endpoints, args, token, pg_db, floor=True) -> dict[str, list[dict]]:
     for ep in endpoints:
         print(f"   warm-up {ep.name}", file=sys.stderr)
         run_wrk(server.base + ep.path, connections=ep.connections, seconds=args.warmup,
-                token=token if ep.auth else None)  # fmt: skip
+                token=token if ep.auth else None, headers=ep.headers)  # fmt: skip
     runs = {ep.name: [] for ep in endpoints}
     for repeat in range(args.repeats):
         for ep in endpoints:
@@ -334,7 +435,9 @@ def run_rounds(server, endpoints, args, token, pg_db, floor=True) -> dict[str, l
             runs[ep.name].append(result)
             print(
                 f"   [{repeat + 1}/{args.repeats}] {ep.name:<14} {result['rps']:>9.1f} rps"
-                f"  p50 {result['p50_ms']:.1f} ms  cpu {result['server_cpu_ms_per_req']:.2f}"
+                f"  p50 {result['p50_ms']:.1f} ms  cpu server {result['server_cpu_ms_per_req']:.2f}"
+                f" process {result['process_cpu_ms_per_req']:.2f}"
+                f" machine {result['machine_cpu_ms_per_req']:.2f}"
                 f" ms/req  foreign {result['foreign_cores']:.2f}",
                 file=sys.stderr,
             )
@@ -342,15 +445,28 @@ def run_rounds(server, endpoints, args, token, pg_db, floor=True) -> dict[str, l
 
 
 def summarise(endpoints, runs, info) -> dict:
-    floors = [r["rps"] for r in runs["floor"]]
+    if not endpoints:
+        return {}
+    floors = runs["floor"]
+
+    def share(rs, key):
+        """Median over repeats of floor CPU per request / this endpoint's, same repeat."""
+        return statistics.median(f[key] / r[key] for r, f in zip(rs, floors, strict=True))
+
     summary = {}
     for ep in endpoints:
         rs = runs[ep.name]
         summary[ep.name] = {
+            "share_machine_cpu": share(rs, "machine_cpu_ms_per_req"),
+            "share_process_cpu": share(rs, "process_cpu_ms_per_req"),
+            "machine_cpu_ms_per_req": statistics.median(r["machine_cpu_ms_per_req"] for r in rs),
+            "process_cpu_ms_per_req": statistics.median(r["process_cpu_ms_per_req"] for r in rs),
             "label": ep.label,
             "connections": ep.connections,
             "rps": statistics.median(r["rps"] for r in rs),
-            "ratio": statistics.median(r["rps"] / f for r, f in zip(rs, floors, strict=True)),
+            "ratio": statistics.median(
+                r["rps"] / f["rps"] for r, f in zip(rs, floors, strict=True)
+            ),
             "p50_ms": statistics.median(r["p50_ms"] for r in rs),
             "p99_ms": statistics.median(r["p99_ms"] for r in rs),
             "server_cpu_ms_per_req": statistics.median(r["server_cpu_ms_per_req"] for r in rs),
@@ -368,18 +484,56 @@ def summarise(endpoints, runs, info) -> dict:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| db | endpoint | conns | rps | share of floor | p50 ms | p99 ms | queries/req | bytes "
-        "| server CPU ms/req | max foreign load (cores) | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| db | endpoint | conns | rps | share of floor: rps | share: machine CPU "
+        "| share: process CPU | p50 ms | p99 ms | queries/req | bytes | machine CPU ms/req "
+        "| process CPU ms/req | server CPU ms/req | max foreign load (cores) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         for s in result["endpoints"].values():
             lines.append(
                 f"| {result['vendor']} | {s['label']} | {s['connections']} | {s['rps']:.0f} "
-                f"| {100 * s['ratio']:.1f} % | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} "
-                f"| {s['queries']} | {s['bytes']} | {s['server_cpu_ms_per_req']:.2f} "
+                f"| {100 * s['ratio']:.1f} % | {100 * s['share_machine_cpu']:.1f} % "
+                f"| {100 * s['share_process_cpu']:.1f} % "
+                f"| {s['p50_ms']:.1f} | {s['p99_ms']:.1f} "
+                f"| {s['queries']} | {s['bytes']} | {s['machine_cpu_ms_per_req']:.2f} "
+                f"| {s['process_cpu_ms_per_req']:.2f} | {s['server_cpu_ms_per_req']:.2f} "
                 f"| {s['foreign_cores_max']:.2f} | {s['errors']} |"
             )
+    for result in results:
+        if result.get("mix"):
+            mix = result["mix"]
+            lines += [
+                "",
+                f"Frontend mix ({result['vendor']}, {mix['connections']} connections, "
+                f"{mix['seconds']} s): {mix['rps']:.0f} requests/s in all, "
+                f"process CPU {mix['process_cpu_ms_per_req']:.2f} ms/req, machine CPU "
+                f"{mix['machine_cpu_ms_per_req']:.2f} ms/req, foreign load "
+                f"{mix['foreign_cores']:.2f} cores, wrk non-2xx/socket errors "
+                f"{mix['non_2xx'] + mix['socket_errors']}",
+                "",
+                "| route | requests/s | p50 ms | p99 ms | unexpected statuses |",
+                "|---|---|---|---|---|",
+            ]
+            for route, r in sorted(mix["routes"].items()):
+                lines.append(
+                    f"| {route} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                    f"| {int(r['errors'])} |"
+                )
+    for result in results:
+        if result.get("wire"):
+            lines += [
+                "",
+                f"Bytes on the wire ({result['vendor']}, wrk -c1):",
+                "",
+                "| followers | variant | body bytes | p50 ms | process CPU ms/req |",
+                "|---|---|---|---|---|",
+            ]
+            for w in result["wire"].values():
+                lines.append(
+                    f"| {w['followers']} | {w['variant']} | {w['body_bytes']} "
+                    f"| {w['p50_ms']:.1f} | {w['process_cpu_ms_per_req']:.1f} |"
+                )
     for result in results:
         if result["curve"]:
             lines += [
@@ -407,6 +561,15 @@ def main() -> None:
         "--curve", default="1000,10000,100000,1000000",
         help="follower counts for the PostgreSQL cost curve ('' to skip)",
     )  # fmt: skip
+    parser.add_argument("--mix-duration", type=int, default=60,
+                        help="seconds of the frontend mix (0 to skip)")  # fmt: skip
+    parser.add_argument("--mix-connections", type=int, default=16)
+    parser.add_argument("--skip-endpoints", action="store_true",
+                        help="skip the per-endpoint rounds (mix, curve, wire only)")  # fmt: skip
+    parser.add_argument(
+        "--wire", default="100000,1000000",
+        help="celebrity sizes measured plain, gzipped and 304 ('' to skip)",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "18500")))
     parser.add_argument("--pg-prefix", default=os.environ.get("BENCH_PG_PREFIX", "overworld_bench"))
     parser.add_argument(
@@ -417,6 +580,7 @@ def main() -> None:
     parser.add_argument("--plot", default=str(ROOT / "docs" / "profile-cost-curve.png"))
     args = parser.parse_args()
     args.curve = [int(n) for n in args.curve.split(",") if n.strip()]
+    args.wire = [int(n) for n in args.wire.split(",") if n.strip()]
 
     # Interrupted or terminated (even from a background job, which ignores SIGINT), still stop
     # the server and drop the database in the finally blocks.

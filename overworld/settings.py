@@ -271,6 +271,17 @@ OVERWORLD_THROTTLE_LOGIN_FAILURES = (
     None if _login_failures.lower() in {"", "none"} else _login_failures
 )
 
+# --- Profile email privacy ----------------------------------------------------------------------
+# Who sees a profile's `email` (users.selectors): "public", every reader (the API document);
+# "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
+
+# Blank counts as unset.
+OVERWORLD_PROFILE_EMAIL = os.environ.get("OVERWORLD_PROFILE_EMAIL", "").strip().lower() or "public"
+if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
+    raise ImproperlyConfigured(
+        f"OVERWORLD_PROFILE_EMAIL must be 'public' or 'owner', not {OVERWORLD_PROFILE_EMAIL!r}."
+    )
+
 # --- Django REST framework ----------------------------------------------------------------------
 
 REST_FRAMEWORK = {

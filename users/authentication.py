@@ -1,9 +1,16 @@
+import functools
 import re
+from hmac import compare_digest
 
+from django.db import connections, router
 from django.utils import timezone
 from knox import auth as knox_auth
-from knox.settings import knox_settings
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
+
+from users.models import User
 
 INVALID_TOKEN = "Invalid token."
 
@@ -23,8 +30,13 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
       same answer instead of DRF's UnicodeEncodeError.
     - knox scans all of the user's tokens on every request to delete expired ones (a second
       query per request). Here only the presented token's own expiry is checked; expired
-      tokens are purged by `manage.py purge_expired_tokens`. Hashing, constant-time comparison
-      and expiry are still knox's own code.
+      tokens are purged by `manage.py purge_expired_tokens`.
+    - The one query (the token by its key, joined to its user) is SQL written once per process
+      (`_token_query`), not a QuerySet built and compiled on every request: that was about a
+      third of the CPU of GET user/ (docs/performance.md). The rows still go through the
+      database's own converters into real AuthToken and User instances, and the digest check
+      is knox's: `hash_token` and a constant-time `compare_digest`, on every request, against
+      the database (so a logout bites at once).
     """
 
     def authenticate(self, request):
@@ -38,7 +50,77 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
     def authenticate_credentials(self, token: bytes):
         if not _TOKEN_PATTERN.fullmatch(token):
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
-        return super().authenticate_credentials(token)
+        token = token.decode()
+        # The token model's alias: outside issue 9's replica scope, always the primary.
+        query = _token_query(router.db_for_read(get_token_model()))
+        # knox's own loop: several tokens may share a key prefix; the digest decides.
+        for auth_token in query.candidates(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
+            if self._cleanup_token(auth_token):
+                continue
+            if compare_digest(hash_token(token), auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                return self.validate_user(auth_token)
+        raise exceptions.AuthenticationFailed(INVALID_TOKEN)
 
     def _cleanup_token(self, auth_token) -> bool:
         return auth_token.expiry is not None and auth_token.expiry < timezone.now()
+
+
+class _TokenQuery:
+    """`SELECT token..., user... FROM token JOIN user WHERE token_key = %s` on one database.
+
+    The statement and each column's converters (SQLite returns datetimes as text and booleans
+    as integers) are worked out once from the models' metadata, as the ORM would on every call.
+    """
+
+    def __init__(self, alias: str):
+        self.alias = alias
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        token_model = get_token_model()
+        self.token_fields = token_model._meta.concrete_fields
+        self.user_fields = User._meta.concrete_fields
+        token_table, user_table = token_model._meta.db_table, User._meta.db_table
+        columns = [f"t.{quote(field.column)}" for field in self.token_fields]
+        columns += [f"u.{quote(field.column)}" for field in self.user_fields]
+        user_fk = quote(token_model._meta.get_field("user").column)
+        key = quote(token_model._meta.get_field("token_key").column)
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {quote(token_table)} t"
+            f" INNER JOIN {quote(user_table)} u ON u.{quote(User._meta.pk.column)} = t.{user_fk}"
+            f" WHERE t.{key} = %s"
+        )
+        self.converters = []
+        for field in [*self.token_fields, *self.user_fields]:
+            column = field.get_col(field.model._meta.db_table)
+            converters = connection.ops.get_db_converters(column) + field.get_db_converters(
+                connection
+            )
+            self.converters.append((converters, column))
+        self.token_names = [field.attname for field in self.token_fields]
+        self.user_names = [field.attname for field in self.user_fields]
+        self.token_model = token_model
+
+    def candidates(self, token_key: str) -> list:
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [token_key])
+            rows = cursor.fetchall()
+        tokens = []
+        split = len(self.token_fields)
+        for row in rows:
+            values = []
+            for value, (converters, column) in zip(row, self.converters, strict=True):
+                for converter in converters:
+                    value = converter(value, column, connection)
+                values.append(value)
+            auth_token = self.token_model.from_db(self.alias, self.token_names, values[:split])
+            auth_token.user = User.from_db(self.alias, self.user_names, values[split:])
+            tokens.append(auth_token)
+        return tokens
+
+
+@functools.cache
+def _token_query(alias: str) -> _TokenQuery:
+    return _TokenQuery(alias)

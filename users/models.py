@@ -1,6 +1,6 @@
-from types import SimpleNamespace
+import json
 
-from django.contrib.auth.models import AbstractUser, AnonymousUser
+from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -144,11 +144,9 @@ class User(AbstractUser):
 
         Anonymous (the default): the twelve public keys; a viewer adds `me` and `followingUser`.
         """
-        from users.serializers import ProfileSerializer  # the serializers import this module
+        from users.selectors import profile_document  # the selector imports this module
 
-        # The serializer reads the viewer from the request, which a shell does not have.
-        request = SimpleNamespace(user=viewer if viewer is not None else AnonymousUser())
-        return dict(ProfileSerializer(self, context={"request": request}).data)
+        return json.loads(profile_document(user_id=self.pk, caller=viewer))
 
     def add_game(self, list_name: str, game: "Game | str | int") -> Game:
         """Put `game` (a Game or its IGDB id) on one of the four lists; returns the game.

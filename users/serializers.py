@@ -1,34 +1,30 @@
-import functools
+import json
 
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.validators import UniqueValidator
 
-from games.models import Game
 from users.models import (
     BIO_MAX_LENGTH,
     EMAIL_TAKEN,
-    GAME_LISTS,
     LOCATION_MAX_LENGTH,
     TWITTER_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
     USERNAME_TAKEN,
-    Follow,
     User,
     validate_username_not_reserved,
 )
+from users.selectors import profile_document
 from users.throttling import LoginFailureLimit
 
 # Long enough for any passphrase, short enough that hashing it is no denial of service.
 PASSWORD_MAX_LENGTH = 1024
-PROFILE_LISTS = (*GAME_LISTS, "following")
-FOLLOWING_POSITION = len(GAME_LISTS)
 
 
 class CaseInsensitiveUniqueValidator(UniqueValidator):
@@ -88,6 +84,11 @@ class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(read_only=True)
     email = serializers.EmailField(read_only=True)
+
+    def to_representation(self, instance: User) -> dict:
+        # The declared fields above are the documented shape; writing the three values out
+        # skips deep-copying those fields for every instance (~0.1 ms of GET user/'s CPU).
+        return {"id": instance.pk, "username": instance.username, "email": instance.email}
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -231,14 +232,13 @@ class ProfileSerializer(serializers.Serializer):
     authenticated caller two more follow, `me` (the caller) and `followingUser` (whether the
     caller follows this user)."""
 
-    # The declared fields document the shape (and feed the OpenAPI schema); `to_representation`
-    # builds the same keys from plain rows (no model instances) in three queries whatever the
-    # sizes (the user; the game lists and `following`; `followers`), because per-row model
-    # instances and field objects cost 2-3x more (docs/performance.md).
+    # The declared fields document the shape (and feed the OpenAPI schema). The document
+    # itself is built by the database in one query: users.selectors.profile_document.
 
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # null for everyone but the owner when OVERWORLD_PROFILE_EMAIL=owner.
+    email = serializers.EmailField(allow_null=True)
     bio = serializers.CharField(allow_null=True)
     location = serializers.CharField(allow_null=True)
     twitter = serializers.CharField(allow_null=True)
@@ -252,75 +252,7 @@ class ProfileSerializer(serializers.Serializer):
     followingUser = serializers.BooleanField(required=False)  # noqa: N815 - the frontend's key
 
     def to_representation(self, user: User) -> dict:
-        lists = {name: [] for name in PROFILE_LISTS}
-        following = lists["following"]
-        for position, _, item_id, igdb, name in _profile_rows(user.pk):
-            if position == FOLLOWING_POSITION:
-                following.append(item_id)
-            else:
-                lists[GAME_LISTS[position]].append({"id": item_id, "igdb": igdb, "name": name})
-        # One index-only scan of (followee, id, follower), already in order: no sort, no
-        # server-side cursor (whose fast-start plan scanned the whole table), one int per row.
-        followers = list(
-            Follow.objects.filter(followee_id=user.pk)
-            .order_by("pk")
-            .values_list("follower_id", flat=True)
-        )
-
-        data = {
-            "id": user.pk,
-            "username": user.username,
-            "email": user.email,
-            "bio": user.bio,
-            "location": user.location,
-            "twitter": user.twitter,
-            **lists,
-            "followers": followers,
-        }
+        # The shell and other Python callers get the very document the API sends.
         request = self.context.get("request")
-        viewer = getattr(request, "user", None)
-        if viewer is not None and viewer.is_authenticated:
-            data["me"] = UserSerializer(viewer).data
-            data["followingUser"] = viewer.pk in followers
-        return data
-
-
-def _profile_rows(user_id: int) -> list[tuple]:
-    """(list position, row id, item id, igdb, name) of the four game lists and of `following`.
-
-    One query: the four through tables joined to their games, then the user's own follows
-    (item id: the followee; igdb and name: NULL), ordered by list and, within a list, by order
-    of addition.
-    """
-    # The router's pick, like the ORM queries beside it: a replica inside a profile GET.
-    with connections[router.db_for_read(Follow)].cursor() as cursor:
-        cursor.execute(_profile_rows_sql(), [user_id] * len(PROFILE_LISTS))
-        return cursor.fetchall()
-
-
-@functools.cache
-def _profile_rows_sql() -> str:
-    # Written once from the models' metadata rather than built by the ORM per request:
-    # building and compiling this five-part UNION cost ~3 ms of CPU per profile, several
-    # times what running it costs (docs/performance.md).
-    quote = connection.ops.quote_name
-    game = Game._meta
-    parts = []
-    for position, list_name in enumerate(GAME_LISTS):
-        through = User._meta.get_field(list_name).remote_field.through._meta
-        parts.append(
-            f"SELECT {position}, t.{quote(through.pk.column)}, g.{quote(game.pk.column)},"
-            f" g.{quote(game.get_field('igdb').column)}, g.{quote(game.get_field('name').column)}"
-            f" FROM {quote(through.db_table)} t"
-            f" INNER JOIN {quote(game.db_table)} g"
-            f" ON g.{quote(game.pk.column)} = t.{quote(through.get_field('game').column)}"
-            f" WHERE t.{quote(through.get_field('user').column)} = %s"
-        )
-    follow = Follow._meta
-    parts.append(
-        f"SELECT {len(GAME_LISTS)}, {quote(follow.pk.column)},"
-        f" {quote(follow.get_field('followee').column)}, NULL, NULL"
-        f" FROM {quote(follow.db_table)}"
-        f" WHERE {quote(follow.get_field('follower').column)} = %s"
-    )
-    return " UNION ALL ".join(parts) + " ORDER BY 1, 2"
+        document = profile_document(user_id=user.pk, caller=getattr(request, "user", None))
+        return json.loads(document)

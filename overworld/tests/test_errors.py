@@ -5,8 +5,6 @@ from django.test import Client
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from users.views import ProfileView
-
 SECRET_IN_EXCEPTION = "boom: internal detail that must not leak"
 
 
@@ -23,7 +21,8 @@ def explode(*args, **kwargs):
 def test_unhandled_error_in_api_view_answers_json_500_without_traceback(
     raising_client, user, monkeypatch
 ):
-    monkeypatch.setattr(ProfileView, "get_object", explode)
+    # The profile read's selector, called by the view (users.views imports it by name).
+    monkeypatch.setattr("users.views.profile_document", explode)
 
     response = raising_client.get("/api/users/madeline")
 

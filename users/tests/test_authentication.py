@@ -107,3 +107,34 @@ def test_authentication_other_expired_tokens_do_not_add_queries(
         response = auth_client.get(URL)
 
     assert response.status_code == status.HTTP_200_OK
+
+
+def test_authentication_loads_the_token_and_user_as_the_orm_does(user):
+    from users.authentication import TokenAuthentication
+
+    instance, token = AuthToken.objects.create(user=user)
+
+    found_user, found_token = TokenAuthentication().authenticate_credentials(token.encode())
+
+    orm_token = AuthToken.objects.select_related("user").get(pk=instance.pk)
+    # Same values and types (SQLite hands over datetimes as text and booleans as integers).
+    for field in AuthToken._meta.concrete_fields:
+        expected = getattr(orm_token, field.attname)
+        assert getattr(found_token, field.attname) == expected
+        assert type(getattr(found_token, field.attname)) is type(expected), field.name
+    for field in type(user)._meta.concrete_fields:
+        expected = getattr(orm_token.user, field.attname)
+        assert getattr(found_user, field.attname) == expected, field.name
+        assert type(getattr(found_user, field.attname)) is type(expected), field.name
+    assert found_token.user is found_user
+    assert found_user.is_authenticated and not found_user._state.adding
+
+
+def test_authentication_token_deleted_elsewhere_refused_at_once(auth_client, user):
+    # Logout from another client, or an admin revoking tokens: the next request is refused.
+    AuthToken.objects.filter(user=user).delete()
+
+    response = auth_client.get(URL)
+
+    assert response.status_code == status.HTTP_401_UNAUTHORIZED
+    assert response.json() == {"detail": "Invalid token."}

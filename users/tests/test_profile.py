@@ -243,7 +243,7 @@ def busy_user(user):
 def test_profile_anonymous_query_count_constant(
     api_client, busy_user, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(1):
         response = api_client.get("/api/users/madeline")
 
     body = response.json()
@@ -253,7 +253,7 @@ def test_profile_anonymous_query_count_constant(
 def test_profile_authenticated_query_count_constant(
     auth_client, busy_user, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(2):
         response = auth_client.get("/api/users/madeline")
 
     assert response.status_code == status.HTTP_200_OK

@@ -23,13 +23,13 @@ def fill_profile(user, *, games: int, follows: int) -> None:
 
 
 @pytest.mark.parametrize(("games", "follows"), [(0, 0), (1, 1), (5, 12)])
-def test_query_counts_profile_anonymous_three(
+def test_query_counts_profile_anonymous_one(
     api_client, user, django_assert_num_queries, games, follows
 ):
-    # The user row; the game lists and `following` in one UNION ALL; `followers`.
+    # The database builds the whole document (users.selectors): one query, whatever the sizes.
     fill_profile(user, games=games, follows=follows)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         response = api_client.get("/api/users/madeline")
 
     assert response.status_code == status.HTTP_200_OK
@@ -37,21 +37,21 @@ def test_query_counts_profile_anonymous_three(
 
 
 @pytest.mark.parametrize(("games", "follows"), [(0, 0), (5, 12)])
-def test_query_counts_profile_authenticated_four(
+def test_query_counts_profile_authenticated_two(
     auth_client, other_user, django_assert_num_queries, games, follows
 ):
-    # The token (joined to its user), then the same three as an anonymous read.
+    # The token (joined to its user), then the document with `me` and `followingUser` in it.
     fill_profile(other_user, games=games, follows=follows)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         response = auth_client.get("/api/users/badeline")
 
     assert response.status_code == status.HTTP_200_OK
     assert response.json()["followingUser"] is False
 
 
-def test_query_counts_profile_by_profile_route_three(api_client, user, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_query_counts_profile_by_profile_route_one(api_client, user, django_assert_num_queries):
+    with django_assert_num_queries(1):
         response = api_client.get("/api/users/profile/madeline")
 
     assert response.status_code == status.HTTP_200_OK
@@ -96,8 +96,8 @@ def test_query_counts_logout_two(auth_client, user, django_assert_num_queries):
 def test_query_counts_profile_update_bio_only(auth_client, user, django_assert_num_queries):
     fill_profile(user, games=3, follows=3)
 
-    # The token; the user; SAVEPOINT, UPDATE, RELEASE; the answer's two profile queries.
-    with django_assert_num_queries(7):
+    # The token; the user; SAVEPOINT, UPDATE, RELEASE; the answer's one profile query.
+    with django_assert_num_queries(6):
         response = auth_client.post(
             "/api/users/profile/madeline", {"bio": "Climbing"}, format="json"
         )
@@ -116,7 +116,7 @@ def test_query_counts_profile_update_all_fields(auth_client, user, django_assert
     }
 
     # As above, plus the case-insensitive uniqueness checks of username and email.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         response = auth_client.post("/api/users/profile/madeline", body, format="json")
 
     assert response.status_code == status.HTTP_200_OK
