@@ -110,7 +110,9 @@ def awkward_user(db):
     user.played.add(games[3])
     user.played.add(games[0])
     user.played.add(games[5])
-    user.liked.add(*games)
+    # One at a time: a single add(*games) inserts from a set, in no particular order.
+    for game in games:
+        user.liked.add(game)
     user.wishlist.add(games[7])
     return user
 
