@@ -221,6 +221,47 @@ def test_profile_caching_gzipped_etag_answers_304(api_client, big_profile):
         assert response.content == b""
 
 
+def test_profile_caching_304_carries_the_tag_its_200_would(api_client, big_profile):
+    compressed = api_client.get("/api/users/madeline", HTTP_ACCEPT_ENCODING="gzip")
+    plain = api_client.get("/api/users/madeline")
+
+    for encoding, expected in (("gzip", compressed["ETag"]), ("", plain["ETag"])):
+        response = api_client.get(
+            "/api/users/madeline",
+            HTTP_IF_NONE_MATCH=plain["ETag"],
+            HTTP_ACCEPT_ENCODING=encoding,
+        )
+        assert response.status_code == status.HTTP_304_NOT_MODIFIED
+        assert response["ETag"] == expected
+
+
+@pytest.mark.parametrize("encoding", ["gzip;q=0", "identity, gzip;q=0", "gzip; q=0.0", "gzip;q=x"])
+def test_profile_caching_gzip_refused_with_q_zero(api_client, big_profile, encoding):
+    response = api_client.get("/api/users/madeline", HTTP_ACCEPT_ENCODING=encoding)
+
+    assert response.status_code == status.HTTP_200_OK
+    assert not response.has_header("Content-Encoding")
+    assert response.json()["username"] == "madeline"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_IF_UNMODIFIED_SINCE": "Sat, 01 Jan 2000 00:00:00 GMT"},
+        {"HTTP_IF_MATCH": '"nope"'},
+        {"HTTP_IF_MODIFIED_SINCE": "Sat, 01 Jan 2000 00:00:00 GMT"},
+    ],
+    ids=["if-unmodified-since", "if-match", "if-modified-since"],
+)
+def test_profile_caching_other_preconditions_are_ignored(api_client, user, header):
+    # A profile has no modification date and the only validator clients send back is the ETag:
+    # these answer the profile, never an empty 412.
+    response = api_client.get("/api/users/madeline", **header)
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json()["username"] == "madeline"
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
