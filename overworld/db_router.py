@@ -219,7 +219,10 @@ def record_write(user) -> None:
     if not settings.DATABASE_REPLICAS or user is None or not _needs_pins():
         return
     user_id = user.pk
-    transaction.on_commit(lambda: _store_pin(user_id), using=DEFAULT_DB_ALIAS)
+    # robust: the write has committed and is answered 2xx whatever happens to its pin (the
+    # cache or the LSN query failing is logged); a reader whose pin is missing may then see a
+    # replica that lags by up to OVERWORLD_REPLICA_MAX_LAG, never a lost write.
+    transaction.on_commit(lambda: _store_pin(user_id), using=DEFAULT_DB_ALIAS, robust=True)
 
 
 def _store_pin(user_id: int) -> None:

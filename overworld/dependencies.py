@@ -93,7 +93,10 @@ def failed_connections() -> list | None:
     """
     failed = []
     for conn in connections.all(initialized_only=True):
-        if not conn.errors_occurred:
+        if not conn.errors_occurred or conn.alias in settings.DATABASE_REPLICAS:
+            # A replica's failure was the router's to absorb (the read was redone on the
+            # primary, the replica skipped for a while): waiting for it would only delay
+            # the retry on the primary.
             continue
         if conn.in_atomic_block:
             return None

@@ -4,13 +4,23 @@ has the real one)."""
 import json
 
 import pytest
+import redis
 from django.contrib.sessions.models import Session
 from knox.models import AuthToken
 
 from games.models import Game
+from overworld import db_router
 from overworld.db_router import ReplicaRouter, parse_lsn, read_from_replica, replica_reads
 from overworld.tests.test_settings import run_python
 from users.models import Follow, ThrottleCounter, User
+
+
+def fail_with(exc: BaseException):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
 
 KEY = {"DJANGO_SECRET_KEY": "router-tests-key", "DJANGO_DEBUG": "0"}
 SHOW = (
@@ -115,3 +125,24 @@ def test_db_router_read_without_replicas_is_the_read_itself(settings):
 
     assert read_from_replica(None, lambda: calls.append(1) or "document") == "document"
     assert calls == [1]
+
+
+def test_db_router_write_answers_200_when_its_pin_cannot_be_stored(
+    auth_client, user, other_user, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # Redis (or the LSN query) failing after the follow committed: the follow is kept and
+    # acknowledged; only the pin is lost, which the log says.
+    settings.DATABASE_REPLICAS = ["replica_0"]
+    monkeypatch.setattr(db_router, "_needs_pins", lambda: True)
+    monkeypatch.setattr(
+        db_router, "_store_pin", fail_with(redis.exceptions.ConnectionError("Redis is down"))
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = auth_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
+
+    assert len(callbacks) == 1
+    assert response.status_code == 200
+    assert response.json() == []
+    assert Follow.objects.filter(follower=user, followee=other_user).exists()
+    assert "Redis is down" in caplog.text
