@@ -51,6 +51,9 @@ STATE_TTL = 0.5
 # Seconds a replica that failed (refused, timed out, broke mid-read) is skipped before a
 # request tries it again.
 DOWN_FOR = 5.0
+# Seconds a probe may run before the replica counts as down: one that hangs (a frozen server,
+# a network that drops packets) would hang the reads sent there just the same.
+PROBE_STUCK = 2.0
 PIN_KEY = "replica-pin:{}"
 
 # lag: 0 while the replica has replayed all it received and its WAL receiver is connected;
@@ -106,6 +109,7 @@ def replica_reads(alias: str):
 @dataclass
 class ReplicaState:
     checked: float = -math.inf  # time.monotonic() of the last probe
+    probe_started: float = -math.inf
     down_until: float = -math.inf
     lag: float = math.inf
     replay_lsn: int = -1
@@ -146,7 +150,8 @@ def refresh(alias: str) -> ReplicaState:
     """The replica's state, probed anew when it is older than STATE_TTL.
 
     One thread per process probes; the others use the state it had, so a slow replica holds up
-    at most one request per STATE_TTL, and one that is down none until DOWN_FOR has passed.
+    at most one request per STATE_TTL, and one that is down none until DOWN_FOR has passed. A
+    probe still running after PROBE_STUCK seconds marks the replica down for the others.
     """
     state = _state(alias)
     now = time.monotonic()
@@ -154,7 +159,10 @@ def refresh(alias: str) -> ReplicaState:
         return state
     probing = _probing[alias]
     if not probing.acquire(blocking=False):
+        if now - state.probe_started > PROBE_STUCK:
+            state.down_until = max(state.down_until, now + DOWN_FOR)
         return state
+    state.probe_started = now
     try:
         with connections[alias].cursor() as cursor:
             cursor.execute(PROBE_SQL)

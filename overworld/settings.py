@@ -163,6 +163,18 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     if OVERWORLD_DB_STATEMENT_TIMEOUT > 0:
         _timeout = f"-c statement_timeout={OVERWORLD_DB_STATEMENT_TIMEOUT}s"
         _pg_options["options"] = f"{_pg_options.get('options', '')} {_timeout}".strip()
+    # A persistent connection whose server host died or whose network dropped without a reset
+    # would otherwise block its thread for the kernel's ~15 min of retransmissions (neither
+    # connect_timeout nor the server-side statement_timeout can act): TCP keepalives notice an
+    # idle peer gone within ~11 s, tcp_user_timeout a request left unacknowledged for 10 s.
+    for _key, _value in {
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,
+    }.items():
+        _pg_options.setdefault(_key, _value)
 # Seconds to wait for Redis to accept a connection and to answer a command: a Redis that hangs
 # answers register/login with 503 within about a second instead of holding the thread.
 OVERWORLD_REDIS_CONNECT_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_CONNECT_TIMEOUT") or 0.5)

@@ -2,6 +2,7 @@
 has the real one)."""
 
 import json
+import time
 
 import pytest
 import redis
@@ -72,6 +73,11 @@ def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
     assert options == {
         "connect_timeout": 2,
         "options": "-c statement_timeout=15s",
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,
         "sslmode": "require",
     }
     assert test["MIRROR"] == "default"
@@ -146,3 +152,22 @@ def test_db_router_write_answers_200_when_its_pin_cannot_be_stored(
     assert response.json() == []
     assert Follow.objects.filter(follower=user, followee=other_user).exists()
     assert "Redis is down" in caplog.text
+
+
+def test_db_router_replica_whose_probe_hangs_is_skipped_by_other_requests(settings):
+    # One thread is stuck probing a frozen replica (it holds the probe lock); the others must
+    # not keep sending reads to a replica that no longer answers.
+    alias = "replica_stuck"
+    settings.DATABASE_REPLICAS = [alias]
+    state = db_router._state(alias)
+    state.checked = -float("inf")
+    state.lag, state.replay_lsn = 0.0, 100
+    assert db_router._probing[alias].acquire(blocking=False)
+    try:
+        state.probe_started = time.monotonic() - db_router.PROBE_STUCK - 1
+        db_router.refresh(alias)
+        assert state.down_until > time.monotonic()
+    finally:
+        db_router._probing[alias].release()
+        db_router._states.pop(alias)
+        db_router._probing.pop(alias)

@@ -7,6 +7,7 @@ drivers' own. The same tests run on SQLite and on PostgreSQL.
 """
 
 import functools
+import json
 import logging
 import sqlite3
 import threading
@@ -447,11 +448,24 @@ def test_postgresql_settings_carry_the_timeouts():
     )
     off = run_python(code, **base, OVERWORLD_DB_STATEMENT_TIMEOUT="0")
 
-    assert default.stdout.strip() == (
-        '{"connect_timeout": 5, "options": "-c statement_timeout=15s"}'
-    ), default.stderr
-    assert tuned.stdout.strip() == '{"connect_timeout": 2, "options": "-c statement_timeout=4s"}'
-    assert off.stdout.strip() == '{"connect_timeout": 5}'
+    keepalives = {
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,
+    }
+    assert json.loads(default.stdout) == {
+        "connect_timeout": 5,
+        "options": "-c statement_timeout=15s",
+        **keepalives,
+    }, default.stderr
+    assert json.loads(tuned.stdout) == {
+        "connect_timeout": 2,
+        "options": "-c statement_timeout=4s",
+        **keepalives,
+    }
+    assert json.loads(off.stdout) == {"connect_timeout": 5, **keepalives}
 
 
 def test_redis_cache_carries_socket_timeouts():
