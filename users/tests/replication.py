@@ -12,6 +12,7 @@ a query.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -23,6 +24,7 @@ from users.tests.live import free_port, manage
 
 PG_BIN = Path(os.environ.get("OVERWORLD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "overworld"
+LOG_ENTRY_START = re.compile(r"\d{4}-\d\d-\d\d ")
 
 
 def as_postgres(*args: str) -> list[str]:
@@ -141,9 +143,15 @@ class ReplicatedPostgres:
     def statements(self, which: str) -> list[str]:
         """The statements logged so far by `primary` or `replica`."""
         log = self.root / f"{which}.log"
-        return [
-            line for line in log.read_text(errors="replace").splitlines() if "statement:" in line
-        ]
+        # A statement spanning several lines (the profile's SQL) is logged over several lines:
+        # an entry runs from one timestamped line (log_line_prefix's %m) to the next.
+        entries: list[str] = []
+        for line in log.read_text(errors="replace").splitlines():
+            if LOG_ENTRY_START.match(line) or not entries:
+                entries.append(line)
+            else:
+                entries[-1] += "\n" + line
+        return [entry for entry in entries if "statement:" in entry]
 
     # --- helpers ---
 
