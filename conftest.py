@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from users.tests.factories import make_user
 
+# The browser tests' `sync_playwright` fixture (Debian's Chromium, skipped without it off CI).
+pytest_plugins = ["overworld.tests.browser"]
+
 
 def pytest_collection_modifyitems(items):
     # Tests that use the database may use the replica aliases too (they are the same test

@@ -7,7 +7,7 @@ developer's machine; required in CI (the same switch as overworld/tests/test_doc
 
 import pytest
 
-from overworld.tests.test_docs_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require
+from overworld.tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from users.models import Follow, User
 from users.tests.factories import make_user
 
@@ -15,20 +15,9 @@ PASSWORD = "watch-the-summit-42"
 FOLLOWERS = 120  # more than one page of the Follow list (100 rows)
 
 
-@pytest.fixture
-def playwright_chromium():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    require(sync_playwright is not None, "the playwright package is not installed")
-    require(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    return sync_playwright
-
-
 @pytest.mark.live
 def test_admin_browser_removes_one_of_a_celebritys_followers(
-    live_server, playwright_chromium, settings, tmp_path
+    live_server, sync_playwright, settings, tmp_path
 ):
     # The live server speaks plain http: cookies marked Secure would not come back.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
@@ -43,7 +32,7 @@ def test_admin_browser_removes_one_of_a_celebritys_followers(
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # No ORM inside this block: Playwright's sync API runs an event loop in this thread.
-    with playwright_chromium() as playwright:
+    with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             tmp_path / "chromium-profile",
             executable_path=str(CHROMIUM),
