@@ -228,14 +228,15 @@ class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
         # replica (overworld.db_router), and a 404 there may be a user it has not replayed yet.
         document = read_from_replica(
             request.user,
-            lambda: self.document(username, request.user),
+            lambda: self.document(caller=request.user, username=username),
             confirm_on_primary=(NotFound,),
         )
         return profile_response(request, document)
 
     @staticmethod
-    def document(username: str, caller) -> bytes:
-        document = profile_document(username=username, caller=caller)
+    def document(*, caller, **lookup) -> bytes:
+        """The profile's bytes by `username=` or `user_id=`; 404 when there is no such user."""
+        document = profile_document(caller=caller, **lookup)
         if document is None:
             raise NotFound()
         return document
@@ -283,12 +284,9 @@ class ProfileUpdateView(ProfileView):
         update.is_valid(raise_exception=True)
         update.save()
         record_write(request.user)
-        # The caller's own write: read back on the primary (no replica scope here). None only
+        # The caller's own write, read back on the primary (no replica scope here); a 404 only
         # if someone deleted the account in between.
-        document = profile_document(user_id=user.pk, caller=request.user)
-        if document is None:
-            raise NotFound()
-        return profile_response(request, document)
+        return profile_response(request, self.document(caller=request.user, user_id=user.pk))
 
 
 class FollowView(MethodCheckedFirst, generics.GenericAPIView):
