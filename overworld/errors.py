@@ -82,7 +82,7 @@ def json_methods(*methods: str):
         def wrapper(request, *args, **kwargs):
             if request.method not in methods:
                 response = JsonResponse(
-                    {"detail": f'Method "{request.method}" not allowed.'}, status=405
+                    {"detail": exceptions.MethodNotAllowed(request.method).detail}, status=405
                 )
                 response["Allow"] = allowed
                 return response
