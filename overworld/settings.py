@@ -31,6 +31,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 # --- Core ---------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -148,7 +153,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 OVERWORLD_RETRY_AFTER = env_int("OVERWORLD_RETRY_AFTER", 5)
 # Seconds a request whose database connection was refused or dropped waits for the database
 # before it runs again, once (GET/HEAD always; writes only when nothing reached the database).
-OVERWORLD_DB_RETRY_WAIT = float(os.environ.get("OVERWORLD_DB_RETRY_WAIT") or 2)
+OVERWORLD_DB_RETRY_WAIT = env_float("OVERWORLD_DB_RETRY_WAIT", 2)
 # Seconds to wait for a PostgreSQL connection (libpq connect_timeout; 0 or empty: no limit).
 OVERWORLD_DB_CONNECT_TIMEOUT = env_int("OVERWORLD_DB_CONNECT_TIMEOUT", 5)
 # Seconds any one SQL statement may run before PostgreSQL cancels it (a 503), freeing the
@@ -177,8 +182,8 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
         _pg_options.setdefault(_key, _value)
 # Seconds to wait for Redis to accept a connection and to answer a command: a Redis that hangs
 # answers register/login with 503 within about a second instead of holding the thread.
-OVERWORLD_REDIS_CONNECT_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_CONNECT_TIMEOUT") or 0.5)
-OVERWORLD_REDIS_TIMEOUT = float(os.environ.get("OVERWORLD_REDIS_TIMEOUT") or 0.5)
+OVERWORLD_REDIS_CONNECT_TIMEOUT = env_float("OVERWORLD_REDIS_CONNECT_TIMEOUT", 0.5)
+OVERWORLD_REDIS_TIMEOUT = env_float("OVERWORLD_REDIS_TIMEOUT", 0.5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -189,7 +194,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # up, lags at most OVERWORLD_REPLICA_MAX_LAG seconds and has replayed the reader's own writes.
 
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", "")
-OVERWORLD_REPLICA_MAX_LAG = float(os.environ.get("OVERWORLD_REPLICA_MAX_LAG", "").strip() or 5)
+OVERWORLD_REPLICA_MAX_LAG = env_float("OVERWORLD_REPLICA_MAX_LAG", 5)
 DATABASE_REPLICAS = [f"replica_{index}" for index in range(len(DATABASE_REPLICA_URLS))]
 if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
