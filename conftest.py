@@ -34,7 +34,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     # With DATABASE_REPLICA_URLS set, each replica alias becomes the test database itself
     # through a second alias (TEST MIRROR, settings.py): a real replica cannot see a test's
     # transaction, nor hold a test database of its own. The router still picks the replica
-    # alias for every profile read; overworld.db_router treats an alias that names the primary's
+    # alias for every profile read; core.replicas treats an alias that names the primary's
     # own database as never behind. Real replication is tested in users/tests/test_replicas.py.
     for alias in settings.DATABASE_REPLICAS:
         settings.DATABASES[alias].update(

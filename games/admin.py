@@ -1,8 +1,8 @@
 from django.contrib import admin
 
+from core.admin import BoundedDeleteMixin, ScaledAdminMixin
+from core.admin_counts import CountColumnsMixin, count_column, count_subquery
 from games.models import Game
-from overworld.admin_counts import CountColumnsMixin, count_column, count_subquery
-from overworld.admin_scale import BoundedDeleteMixin, ScaledAdminMixin
 
 # Each game list of users, by the name its reverse relation has on Game.
 HOLDERS = {

@@ -84,6 +84,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
 ]
 LOCAL_APPS = [
+    "core",
     "games",
     "users",
 ]
@@ -91,14 +92,14 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     # Outermost: sees every response, so it can retry a safe request whose database connection
-    # died and log each dependency 503 once (overworld.dependencies).
-    "overworld.dependencies.DependencyFailureMiddleware",
+    # died and log each dependency 503 once (core.unavailable).
+    "core.unavailable.DependencyFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves admin assets with debug off, from the same process: no separate file server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # After CORS, so that a browser can read the 413.
-    "overworld.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,7 +149,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
-# --- Dependency timeouts and failures (overworld.dependencies, docs/deployment.md) --------------
+# --- Dependency timeouts and failures (core.unavailable, docs/deployment.md) --------------
 # A database or Redis that is down or does not answer is a 503 with this Retry-After (seconds).
 OVERWORLD_RETRY_AFTER = env_int("OVERWORLD_RETRY_AFTER", 5)
 # Seconds a request whose database connection was refused or dropped waits for the database
@@ -190,7 +191,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Read replicas (docs/deployment.md, "Read replicas") -----------------------------------------
 # PostgreSQL streaming replicas for the public profile reads, dj-database-url syntax, comma
 # separated. Unset or empty: no router at all, every query on DATABASE_URL exactly as before.
-# overworld.db_router sends only the profile GET's queries to a replica, and only one that is
+# core.replicas sends only the profile GET's queries to a replica, and only one that is
 # up, lags at most OVERWORLD_REPLICA_MAX_LAG seconds and has replayed the reader's own writes.
 
 DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", "")
@@ -220,7 +221,7 @@ for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
         "TEST": {"MIRROR": "default"},
     }
 if DATABASE_REPLICAS:
-    DATABASE_ROUTERS = ["overworld.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 
 # --- Cache --------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server worker: Redis when REDIS_URL is set, the
@@ -310,8 +311,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "overworld.errors.exception_handler",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "overworld.negotiation.JSONFallbackContentNegotiation",
+    "EXCEPTION_HANDLER": "core.http.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {
         # Each login or registration costs ~0.2 s of CPU for the password hash, so this also
         # caps what one client can make the server burn.
@@ -326,7 +327,7 @@ REST_FRAMEWORK = {
 # API bodies are a few hundred bytes; larger ones are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
-# --- OpenAPI schema and docs (/api/schema/, /api/docs/; overworld/schema.py) ---------------------
+# --- OpenAPI schema and docs (/api/schema/, /api/docs/; core/openapi.py) ---------------------
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Overworld users API",
@@ -344,10 +345,10 @@ SPECTACULAR_SETTINGS = {
     # The schema is public and ignores any Authorization header (a stale token must not hide it).
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["overworld.schema.drop_slash_after_username"],
+    "PREPROCESSING_HOOKS": ["core.openapi.drop_slash_after_username"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "overworld.schema.close_response_objects",
+        "core.openapi.close_response_objects",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -371,8 +372,8 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# A CSRF failure outside the admin answers JSON like every other error (overworld.errors).
-CSRF_FAILURE_VIEW = "overworld.errors.csrf_failure"
+# A CSRF failure outside the admin answers JSON like every other error (core.http).
+CSRF_FAILURE_VIEW = "core.http.csrf_failure"
 
 # --- CORS ---------------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from overworld.errors import MethodCheckedFirst
-from overworld.health import healthz, readyz
+from core.health import healthz, readyz
+from core.http import MethodCheckedFirst
 
 
 class SchemaView(MethodCheckedFirst, SpectacularAPIView):
@@ -23,7 +23,7 @@ urlpatterns = [
     re_path(r"^readyz/?$", readyz, name="readyz"),
 ]
 
-handler400 = "overworld.errors.bad_request"
-handler403 = "overworld.errors.permission_denied"
-handler404 = "overworld.errors.page_not_found"
-handler500 = "overworld.errors.server_error"
+handler400 = "core.http.bad_request"
+handler403 = "core.http.permission_denied"
+handler404 = "core.http.page_not_found"
+handler500 = "core.http.server_error"

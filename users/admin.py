@@ -11,9 +11,9 @@ from django.utils.html import format_html
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
+from core.admin import BoundedDeleteMixin, ScaledAdminMixin, selected_filter
+from core.admin_counts import CountColumnsMixin, count_column, count_subquery
 from games.models import Game
-from overworld.admin_counts import CountColumnsMixin, count_column, count_subquery
-from overworld.admin_scale import BoundedDeleteMixin, ScaledAdminMixin, selected_filter
 from users.models import GAME_LISTS, Follow, User
 
 # The admin of each game list's rows (users.User_played, ...), by list name.
@@ -174,7 +174,7 @@ class UserAdmin(CountColumnsMixin, BoundedDeleteMixin, ScaledAdminMixin, DjangoU
             form.add_games()
 
     def get_count_annotations(self):
-        # Counted for the page's rows in one query (overworld/admin_counts.py), not one per row.
+        # Counted for the page's rows in one query (core/admin_counts.py), not one per row.
         counts = {
             "followers_count": count_subquery(Follow, "followee"),
             "following_count": count_subquery(Follow, "follower"),

@@ -77,7 +77,7 @@ class WindowCounter:
         if cache is None:
             return self._incr_table() <= self.limit
         # Without a count there is no limit: a Redis that is down or hung propagates, and every
-        # register/login answers 503 (overworld.dependencies), which keeps password guessing
+        # register/login answers 503 (core.unavailable), which keeps password guessing
         # shut while it lasts and tells the client the fault is temporary.
         return self._incr_cache(cache) <= self.limit
 

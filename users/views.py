@@ -11,9 +11,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from overworld.db_router import read_from_replica, record_write
-from overworld.errors import MethodCheckedFirst
-from overworld.schema import (
+from core.http import MethodCheckedFirst
+from core.openapi import (
     BODY_ERRORS,
     EMPTY_LIST,
     NOT_FOUND,
@@ -24,6 +23,7 @@ from overworld.schema import (
     bad_request,
     detail_response,
 )
+from core.replicas import read_from_replica, record_write
 from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly
@@ -225,7 +225,7 @@ class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
     def get(self, request, username):
         # Reading needs no object permission (both views allow safe methods to anyone). The
         # token was looked up on the primary before this; only the document may come from a
-        # replica (overworld.db_router), and a 404 there may be a user it has not replayed yet.
+        # replica (core.replicas), and a 404 there may be a user it has not replayed yet.
         document = read_from_replica(
             request.user,
             lambda: self.document(caller=request.user, username=username),

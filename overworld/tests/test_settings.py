@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_KEY_PREFIX = "django-insecure-"
 BIN = Path(sys.executable).parent
 # What a deployment ships: the Python packages and the entry points, without .git.
-PROJECT_FILES = ["manage.py", "gunicorn.conf.py", "overworld", "users", "games"]
+PROJECT_FILES = ["manage.py", "gunicorn.conf.py", "overworld", "core", "users", "games"]
 
 
 def copy_project(target: Path, *, checkout: bool) -> Path:

@@ -7,9 +7,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
+from core import admin as core_admin
 from games.models import Game
 from games.tests.factories import make_game
-from overworld import admin_scale
 from users.models import GAME_LISTS, Follow, User
 from users.tests.factories import make_user
 
@@ -331,7 +331,7 @@ def test_admin_unfiltered_count_is_postgresql_estimate(admin_client_, monkeypatc
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE users_user")
     make_fans("late", 10)  # not analysed yet: the estimate still says 31
-    monkeypatch.setattr(admin_scale, "EXACT_COUNT_BELOW", 10)
+    monkeypatch.setattr(core_admin, "EXACT_COUNT_BELOW", 10)
 
     unfiltered = admin_client_.get("/admin/users/user/")
     filtered = admin_client_.get("/admin/users/user/", {"q": "late"})

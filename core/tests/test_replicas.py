@@ -9,9 +9,9 @@ import redis
 from django.contrib.sessions.models import Session
 from knox.models import AuthToken
 
+from core import replicas
+from core.replicas import ReplicaRouter, parse_lsn, read_from_replica, replica_reads
 from games.models import Game
-from overworld import db_router
-from overworld.db_router import ReplicaRouter, parse_lsn, read_from_replica, replica_reads
 from overworld.tests.test_settings import run_python
 from users.models import Follow, ThrottleCounter, User
 
@@ -37,7 +37,7 @@ def settings_with(**env: str) -> list:
 
 
 @pytest.mark.parametrize("urls", [None, "", " , "])
-def test_db_router_settings_without_replicas_install_no_router(urls):
+def test_replicas_settings_without_replicas_install_no_router(urls):
     env = {"DATABASE_URL": "postgres://u@db:5432/overworld"}
     if urls is not None:
         env["DATABASE_REPLICA_URLS"] = urls
@@ -45,19 +45,19 @@ def test_db_router_settings_without_replicas_install_no_router(urls):
     assert settings_with(**env) == [[], ["default"], 5.0]
 
 
-def test_db_router_settings_with_replicas_install_the_router():
+def test_replicas_settings_with_replicas_install_the_router():
     routers, aliases, max_lag = settings_with(
         DATABASE_URL="postgres://u@db:5432/overworld",
         DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld, postgres://u@r2:5432/overworld",
         OVERWORLD_REPLICA_MAX_LAG="2.5",
     )
 
-    assert routers == ["overworld.db_router.ReplicaRouter"]
+    assert routers == ["core.replicas.ReplicaRouter"]
     assert aliases == ["default", "replica_0", "replica_1"]
     assert max_lag == 2.5
 
 
-def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
+def test_replicas_settings_replicas_fail_fast_and_are_never_test_databases():
     result = run_python(
         "import json; print(json.dumps([settings.DATABASES['replica_0'][key]"
         " for key in ('OPTIONS', 'TEST', 'CONN_HEALTH_CHECKS')]))",
@@ -84,7 +84,7 @@ def test_db_router_settings_replicas_fail_fast_and_are_never_test_databases():
     assert health_checks is True
 
 
-def test_db_router_settings_refuse_replicas_of_sqlite():
+def test_replicas_settings_refuse_replicas_of_sqlite():
     result = run_python(
         "print(settings.DATABASES)", **KEY, DATABASE_REPLICA_URLS="postgres://u@r1:5432/overworld"
     )
@@ -93,13 +93,13 @@ def test_db_router_settings_refuse_replicas_of_sqlite():
     assert "DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL" in result.stderr
 
 
-def test_db_router_answers_the_primary_outside_the_scope():
+def test_replicas_answers_the_primary_outside_the_scope():
     router = ReplicaRouter()
 
     assert {router.db_for_read(model) for model in (User, Follow, Game, AuthToken)} == {"default"}
 
 
-def test_db_router_answers_the_replica_only_for_the_profile_tables_inside_the_scope():
+def test_replicas_answers_the_replica_only_for_the_profile_tables_inside_the_scope():
     router = ReplicaRouter()
 
     with replica_reads("replica_0"):
@@ -112,20 +112,20 @@ def test_db_router_answers_the_replica_only_for_the_profile_tables_inside_the_sc
     assert writes == {"default"}
 
 
-def test_db_router_migrates_only_the_primary():
+def test_replicas_migrates_only_the_primary():
     router = ReplicaRouter()
 
     assert router.allow_migrate("default", "users") is True
     assert router.allow_migrate("replica_0", "users") is False
 
 
-def test_db_router_lsn_orders_like_the_wal():
+def test_replicas_lsn_orders_like_the_wal():
     assert parse_lsn("0/16B3748") < parse_lsn("0/16B3750") < parse_lsn("1/0") < parse_lsn("A/0")
     assert parse_lsn("1/0") == 1 << 32
     assert parse_lsn(None) == -1
 
 
-def test_db_router_read_without_replicas_is_the_read_itself(settings):
+def test_replicas_read_without_replicas_is_the_read_itself(settings):
     settings.DATABASE_REPLICAS = []
     calls = []
 
@@ -133,15 +133,15 @@ def test_db_router_read_without_replicas_is_the_read_itself(settings):
     assert calls == [1]
 
 
-def test_db_router_write_answers_200_when_its_pin_cannot_be_stored(
+def test_replicas_write_answers_200_when_its_pin_cannot_be_stored(
     auth_client, user, other_user, settings, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     # Redis (or the LSN query) failing after the follow committed: the follow is kept and
     # acknowledged; only the pin is lost, which the log says.
     settings.DATABASE_REPLICAS = ["replica_0"]
-    monkeypatch.setattr(db_router, "_needs_pins", lambda: True)
+    monkeypatch.setattr(replicas, "_needs_pins", lambda: True)
     monkeypatch.setattr(
-        db_router, "_store_pin", fail_with(redis.exceptions.ConnectionError("Redis is down"))
+        replicas, "_store_pin", fail_with(redis.exceptions.ConnectionError("Redis is down"))
     )
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -154,20 +154,20 @@ def test_db_router_write_answers_200_when_its_pin_cannot_be_stored(
     assert "Redis is down" in caplog.text
 
 
-def test_db_router_replica_whose_probe_hangs_is_skipped_by_other_requests(settings):
+def test_replicas_replica_whose_probe_hangs_is_skipped_by_other_requests(settings):
     # One thread is stuck probing a frozen replica (it holds the probe lock); the others must
     # not keep sending reads to a replica that no longer answers.
     alias = "replica_stuck"
     settings.DATABASE_REPLICAS = [alias]
-    state = db_router._state(alias)
+    state = replicas._state(alias)
     state.checked = -float("inf")
     state.lag, state.replay_lsn = 0.0, 100
-    assert db_router._probing[alias].acquire(blocking=False)
+    assert replicas._probing[alias].acquire(blocking=False)
     try:
-        state.probe_started = time.monotonic() - db_router.PROBE_STUCK - 1
-        db_router.refresh(alias)
+        state.probe_started = time.monotonic() - replicas.PROBE_STUCK - 1
+        replicas.refresh(alias)
         assert state.down_until > time.monotonic()
     finally:
-        db_router._probing[alias].release()
-        db_router._states.pop(alias)
-        db_router._probing.pop(alias)
+        replicas._probing[alias].release()
+        replicas._states.pop(alias)
+        replicas._probing.pop(alias)

@@ -22,8 +22,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
-from overworld.dependencies import describe
-from overworld.errors import json_methods
+from core.http import json_methods
+from core.unavailable import describe
 
 logger = logging.getLogger(__name__)
 

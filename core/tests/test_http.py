@@ -33,7 +33,7 @@ def test_unhandled_error_in_api_view_answers_json_500_without_traceback(
     assert b"boom" not in response.content
 
 
-@pytest.mark.urls("overworld.tests.urls_raising")
+@pytest.mark.urls("core.tests.urls_raising")
 def test_unhandled_error_in_plain_django_view_answers_json_500(raising_client, db):
     response = raising_client.get("/raise/")
 
@@ -128,7 +128,7 @@ def test_healthz_other_method_answers_json_405_despite_the_csrf_check(csrf_clien
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("overworld.tests.urls_raising")
+@pytest.mark.urls("core.tests.urls_raising")
 def test_csrf_failure_of_a_plain_view_answers_json_403(csrf_client):
     response = csrf_client.post("/form/", {"x": "1"})
 

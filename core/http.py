@@ -4,7 +4,7 @@ The contract wants every error body to be a JSON object, including the ones Djan
 before DRF is reached (unknown routes, a disallowed Host header, a CSRF failure) and request
 bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than
 a DRF error. Which error wins matters too: a wrong method is 405 before anything else. A database
-or Redis failure is a 503 on every one of these paths (overworld.dependencies).
+or Redis failure is a 503 on every one of these paths (core.unavailable).
 """
 
 import functools
@@ -20,7 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from overworld.dependencies import dependency_failure, unavailable_response
+from core.unavailable import dependency_failure, unavailable_response
 
 
 class RequestTooLarge(exceptions.APIException):

@@ -10,10 +10,10 @@ and the view are wrapped by `convert_exception_to_response`), and DRF answers ex
 own views in its exception handler. So the exception is recognised in three places that all call
 `unavailable_response()` here:
 
-- `overworld.errors.exception_handler`: DRF views (authentication, throttles, the view itself);
-- `overworld.errors.server_error` (handler500): plain Django views, the admin, /healthz and any
+- `core.http.exception_handler`: DRF views (authentication, throttles, the view itself);
+- `core.http.server_error` (handler500): plain Django views, the admin, /healthz and any
   middleware (sessions, auth), wherever an exception escapes;
-- `overworld.errors.bad_request` (handler400): Django's session middleware reports a failed
+- `core.http.bad_request` (handler400): Django's session middleware reports a failed
   session save as `SessionInterrupted`, a 400, with the database error as its context.
 
 They only build the response and mark it; `DependencyFailureMiddleware`, the outermost
@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 
-logger = logging.getLogger("overworld.dependencies")
+logger = logging.getLogger("core.unavailable")
 
 DETAIL = "Service temporarily unavailable, try again later."
 

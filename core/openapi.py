@@ -1,8 +1,8 @@
 """OpenAPI pieces shared by the views: error bodies, the knox token scheme, schema hooks.
 
 The schema is served at /api/schema/ and drawn by Swagger UI at /api/docs/. Its error bodies are
-the ones overworld.errors and DRF really send (the contract's wire format); the conformance test
-in overworld/tests/test_schema.py holds every real response against it.
+the ones core.http and DRF really send (the contract's wire format); the conformance test
+in core/tests/test_openapi.py holds every real response against it.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension

@@ -3,7 +3,7 @@ import copy
 import pytest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, connection, connections
 
-from overworld import health
+from core import health
 from users.tests.conftest import redis_url as shared_redis_url
 
 # The users tests' fixture: a Redis key prefix of this test's own, cleaned up afterwards.

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 
-from overworld.errors import RequestTooLarge
+from core.http import RequestTooLarge
 
 
 class RequestBodyLimitMiddleware:

@@ -19,8 +19,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import InterfaceError, OperationalError, connection
 from rest_framework.test import APIClient
 
-from overworld import dependencies
-from overworld.dependencies import DETAIL, DependencyFailureMiddleware
+from core import unavailable
+from core.unavailable import DETAIL, DependencyFailureMiddleware
 from users import views
 from users.models import Follow
 from users.tests.factories import DEFAULT_PASSWORD, make_user
@@ -38,7 +38,7 @@ needs_postgresql = pytest.mark.skipif(
 def _primary_only(settings):
     # These tests fail the primary. With a replica configured (CI's PgBouncer run), the profile
     # read would first absorb a failure as the replica's own and redo it on the primary
-    # (overworld.db_router; users/tests/test_replicas.py tests that path).
+    # (core.replicas; users/tests/test_replicas.py tests that path).
     settings.DATABASE_REPLICAS = []
 
 
@@ -64,7 +64,7 @@ def assert_unavailable(response, settings) -> None:
 
 
 def dependency_records(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "overworld.dependencies"]
+    return [r for r in caplog.records if r.name == "core.unavailable"]
 
 
 class FailingMiddleware:
@@ -115,7 +115,7 @@ def test_dependency_failure_in_token_authentication_answers_503(
     assert_unavailable(response, settings)
 
 
-@pytest.mark.urls("overworld.tests.urls_raising")
+@pytest.mark.urls("core.tests.urls_raising")
 def test_dependency_failure_in_plain_django_view_answers_503(raising_client, db, settings):
     response = raising_client.get("/raise-operational/")
 
@@ -142,7 +142,7 @@ def test_dependency_failure_loading_the_admin_session_answers_503(
     assert_unavailable(response, settings)
 
 
-@pytest.mark.urls("overworld.tests.urls_raising")
+@pytest.mark.urls("core.tests.urls_raising")
 def test_dependency_failure_saving_a_session_answers_503(raising_client, db, monkeypatch, settings):
     # Django's session middleware reports a failed save as SessionInterrupted, a 400.
     def save(self, must_create=False):
@@ -158,7 +158,7 @@ def test_dependency_failure_saving_a_session_answers_503(raising_client, db, mon
     assert_unavailable(response, settings)
 
 
-@pytest.mark.urls("overworld.tests.urls_raising")
+@pytest.mark.urls("core.tests.urls_raising")
 def test_other_errors_still_answer_500_with_their_traceback_logged(raising_client, db, caplog):
     response = raising_client.get("/raise/")
 
@@ -235,7 +235,7 @@ class FlakyOnce:
 def test_safe_request_on_dead_connection_is_retried_once(api_client, user, monkeypatch, caplog):
     flaky = FlakyOnce(views.profile_document, OperationalError("server closed the connection"))
     monkeypatch.setattr(views, "profile_document", flaky)
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
 
     response = api_client.get("/api/users/madeline")
 
@@ -255,7 +255,7 @@ def test_safe_request_is_retried_at_most_once(raising_client, user, monkeypatch,
         raise OperationalError("server closed the connection")
 
     monkeypatch.setattr(views, "profile_document", fail)
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
 
     response = raising_client.get("/api/users/madeline")
 
@@ -268,7 +268,7 @@ def test_write_on_dead_connection_is_not_retried(
 ):
     flaky = FlakyOnce(FollowView.post, OperationalError("server closed the connection"))
     monkeypatch.setattr(FollowView, "post", flaky)
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
     raising_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
 
     response = raising_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
@@ -283,8 +283,8 @@ def test_write_whose_first_connect_failed_is_retried(
     # Not one statement reached the database, so running the write again cannot double it.
     flaky = FlakyOnce(FollowView.post, OperationalError("connection refused"))
     monkeypatch.setattr(FollowView, "post", flaky)
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
-    monkeypatch.setattr(dependencies, "nothing_reached_a_database", lambda: True)
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
+    monkeypatch.setattr(unavailable, "nothing_reached_a_database", lambda: True)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
 
     response = api_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
@@ -315,8 +315,8 @@ def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_aga
         return real_authenticate(*args, **kwargs)
 
     monkeypatch.setattr(serializers, "authenticate", refuse_once)
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [])
-    monkeypatch.setattr(dependencies, "nothing_reached_a_database", lambda: True)
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
+    monkeypatch.setattr(unavailable, "nothing_reached_a_database", lambda: True)
 
     response = raising_client.post(
         "/api/users/login/",
@@ -346,7 +346,7 @@ def test_retry_gives_up_when_the_database_stays_away(raising_client, user, monke
             pass
 
     monkeypatch.setattr(views, "profile_document", fail_with(OperationalError("refused")))
-    monkeypatch.setattr(dependencies, "failed_connections", lambda: [Refusing()])
+    monkeypatch.setattr(unavailable, "failed_connections", lambda: [Refusing()])
 
     response = raising_client.get("/api/users/madeline")
 
@@ -584,7 +584,7 @@ def test_concurrent_threads_each_retry_their_own_connection():
     seen = []
 
     def probe():
-        seen.append(dependencies.failed_connections())
+        seen.append(unavailable.failed_connections())
 
     thread = threading.Thread(target=probe)
     thread.start()
