@@ -117,7 +117,7 @@ def _replicas_see_the_test_transaction(request):
 
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient(SERVER_NAME="localhost")
+    return APIClient()
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def auth_client(user) -> APIClient:
     """An APIClient holding a knox token of `user`."""
     from knox.models import AuthToken
 
-    client = APIClient(SERVER_NAME="localhost")
+    client = APIClient()
     _instance, token = AuthToken.objects.create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     client.token = token

@@ -11,7 +11,7 @@ SECRET_IN_EXCEPTION = "boom: internal detail that must not leak"
 @pytest.fixture
 def raising_client() -> APIClient:
     # raise_request_exception=False: answer as a server would instead of re-raising in the test.
-    return APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    return APIClient(raise_request_exception=False)
 
 
 def explode(*args, **kwargs):
@@ -176,7 +176,7 @@ def test_wrong_method_on_a_throttled_route_answers_405_not_429(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"auth": "1/day"},
     }
-    client = APIClient(SERVER_NAME="localhost", enforce_csrf_checks=True)
+    client = APIClient(enforce_csrf_checks=True)
     login = {"username": "nobody", "password": "wrong-password"}
     assert client.post("/api/users/login/", login, format="json").status_code == 400
     assert client.post("/api/users/login/", login, format="json").status_code == 429
@@ -201,7 +201,7 @@ def test_wrong_method_on_a_throttled_route_answers_405_not_429(settings):
 )
 def test_wrong_method_without_a_token_answers_405_not_401(method, path, allow):
     # The method is checked before authentication: no credentials do not hide a wrong method.
-    client = APIClient(SERVER_NAME="localhost", enforce_csrf_checks=True)
+    client = APIClient(enforce_csrf_checks=True)
 
     response = getattr(client, method)(path)
 
@@ -212,7 +212,7 @@ def test_wrong_method_without_a_token_answers_405_not_401(method, path, allow):
 
 @pytest.mark.django_db
 def test_right_method_without_a_token_still_answers_401():
-    client = APIClient(SERVER_NAME="localhost", enforce_csrf_checks=True)
+    client = APIClient(enforce_csrf_checks=True)
 
     response = client.post("/api/users/follow/", {"username": "madeline"}, format="json")
 

@@ -45,7 +45,7 @@ def _primary_only(settings):
 @pytest.fixture
 def raising_client() -> APIClient:
     # Answer as a server would instead of re-raising the exception in the test.
-    return APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    return APIClient(raise_request_exception=False)
 
 
 def fail_with(exc: BaseException):
@@ -392,7 +392,7 @@ def test_postgresql_connection_killed_before_a_write_answers_503_unretried(
 ):
     madeline = make_user(username="madeline", email="madeline@example.com")
     make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    client = APIClient(raise_request_exception=False)
     client.force_authenticate(madeline)
     kill_backend_of(connection)
     try:
@@ -509,7 +509,7 @@ def test_redis_cache_carries_socket_timeouts():
 def test_sqlite_locked_past_its_timeout_answers_503(settings):
     madeline = make_user(username="madeline", email="madeline@example.com")
     make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    client = APIClient(raise_request_exception=False)
     client.force_authenticate(madeline)
     locker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     with connection.cursor() as cursor:
@@ -531,7 +531,7 @@ def test_sqlite_locked_past_its_timeout_answers_503(settings):
 def test_sqlite_read_only_database_answers_503(settings):
     madeline = make_user(username="madeline", email="madeline@example.com")
     make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    client = APIClient(raise_request_exception=False)
     client.force_authenticate(madeline)
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA query_only = ON")

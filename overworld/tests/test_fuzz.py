@@ -213,7 +213,7 @@ def world(settings):
     madeline.follow(badeline)
     # One client for every example: each new one loads the middleware stack again (~10x the
     # cost of a request). It holds no credentials or cookies; each request brings its headers.
-    madeline.client = APIClient(SERVER_NAME="localhost", raise_request_exception=False)
+    madeline.client = APIClient(raise_request_exception=False)
     return madeline
 
 

@@ -241,7 +241,7 @@ def test_ssl_redirect_on_redirects_http_to_https(api_client, user, settings):
     response = api_client.get("/api/users/madeline")
 
     assert response.status_code == status.HTTP_301_MOVED_PERMANENTLY
-    assert response["Location"] == "https://localhost/api/users/madeline"
+    assert response["Location"] == "https://testserver/api/users/madeline"
 
 
 def test_ssl_redirect_behind_proxy_trusts_forwarded_proto(api_client, user, settings):

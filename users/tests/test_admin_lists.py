@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client_() -> Client:
     admin = make_user(username="root", email="root@example.com", is_staff=True, is_superuser=True)
-    client = Client(SERVER_NAME="localhost")
+    client = Client()
     client.force_login(admin)
     return client
 
@@ -142,7 +142,7 @@ def test_admin_adds_a_user_with_an_email(admin_client_):
 
 
 def test_admin_refuses_a_user_who_is_not_staff(api_client):
-    client = Client(SERVER_NAME="localhost")
+    client = Client()
     client.force_login(make_user())
     response = client.get("/admin/users/user/")
     assert response.status_code == 302

@@ -23,7 +23,7 @@ SIZE_SLACK = 0.02
 @pytest.fixture
 def admin_client_() -> Client:
     admin = make_user(username="root", email="root@example.com", is_staff=True, is_superuser=True)
-    client = Client(SERVER_NAME="localhost")
+    client = Client()
     client.force_login(admin)
     return client
 

@@ -41,7 +41,7 @@ FIVE_MB = 5 * 1024 * 1024
 @pytest.fixture
 def clients(auth_client, other_user):
     """An anonymous client and one logged in as madeline; badeline exists to be followed."""
-    return {False: APIClient(SERVER_NAME="localhost"), True: auth_client}
+    return {False: APIClient(), True: auth_client}
 
 
 # --- Malformed and mistyped JSON ----------------------------------------------------------------
@@ -286,7 +286,7 @@ GARBAGE_TOKENS = [
 def test_route_garbage_token_answers_401_except_on_register_and_login(
     user, other_user, path, methods, header
 ):
-    client = APIClient(SERVER_NAME="localhost", HTTP_AUTHORIZATION=header)
+    client = APIClient(HTTP_AUTHORIZATION=header)
     method = sorted(methods)[0]
 
     response = client.generic(method, path, "{}", content_type="application/json")
@@ -304,7 +304,7 @@ def test_route_garbage_token_answers_401_except_on_register_and_login(
 
 @pytest.mark.parametrize("header", ["Bearer abc", "Basic bWFkZWxpbmU6eA==", "\x00", "\xff"])
 def test_public_profile_foreign_scheme_reads_as_anonymous(user, header):
-    client = APIClient(SERVER_NAME="localhost", HTTP_AUTHORIZATION=header)
+    client = APIClient(HTTP_AUTHORIZATION=header)
 
     response = client.get("/api/users/madeline")
 
@@ -314,7 +314,7 @@ def test_public_profile_foreign_scheme_reads_as_anonymous(user, header):
 
 @pytest.mark.parametrize("header", ["Bearer abc", "Basic bWFkZWxpbmU6eA==", "\x00"])
 def test_current_user_foreign_scheme_answers_401(user, header):
-    client = APIClient(SERVER_NAME="localhost", HTTP_AUTHORIZATION=header)
+    client = APIClient(HTTP_AUTHORIZATION=header)
 
     response = client.get("/api/users/user/")
 

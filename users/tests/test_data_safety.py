@@ -159,7 +159,7 @@ update_bodies = st.fixed_dictionaries(
 def owner(world):
     """madeline and a client holding her token."""
     madeline = world["madeline"]
-    client = APIClient(SERVER_NAME="localhost")
+    client = APIClient()
     _instance, token = AuthToken.objects.create(user=madeline)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return madeline, client

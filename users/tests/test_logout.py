@@ -36,7 +36,7 @@ def test_logout_token_rejected_afterwards(auth_client):
 
 def test_logout_keeps_other_tokens_of_user(auth_client, user):
     _instance, other_token = AuthToken.objects.create(user=user)
-    other_device = APIClient(SERVER_NAME="localhost")
+    other_device = APIClient()
     other_device.credentials(HTTP_AUTHORIZATION=f"Token {other_token}")
 
     auth_client.post(URL)

@@ -31,7 +31,7 @@ def hashes(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_password_hashing_register_outside_transaction(hashes):
-    response = APIClient(SERVER_NAME="localhost").post(
+    response = APIClient().post(
         "/api/users/register/",
         {"username": "madeline", "email": "madeline@example.com", "password": DEFAULT_PASSWORD},
         format="json",
@@ -46,7 +46,7 @@ def test_password_hashing_login_outside_transaction(hashes):
     make_user(username="madeline")
     hashes.clear()
 
-    response = APIClient(SERVER_NAME="localhost").post(
+    response = APIClient().post(
         "/api/users/login/", {"username": "madeline", "password": DEFAULT_PASSWORD}, format="json"
     )
 
@@ -58,7 +58,7 @@ def test_password_hashing_login_outside_transaction(hashes):
 def test_password_hashing_not_on_token_requests(hashes):
     madeline = make_user(username="madeline")
     make_user(username="badeline")
-    client = APIClient(SERVER_NAME="localhost")
+    client = APIClient()
     token = client.post(
         "/api/users/login/", {"username": "madeline", "password": DEFAULT_PASSWORD}, format="json"
     ).json()["token"]
