@@ -49,6 +49,12 @@ READ_INTERVAL = 0.5  # readers: 1 KiB this often
 READ_CHUNK = 1024
 BODY_BYTES = 200
 OPEN_CONCURRENCY = 200  # connects in flight at once while a phase opens its clients
+# Slow clients arrive spread over this many seconds from the phase's start. 0 is all at once
+# (idle, headers, body: each costs the server nothing but a connection). The readers arrive over
+# 5 s: 100 requests for a 0.6 MB profile at the same instant are a request burst (about 1.5 s
+# of CPU queued ahead of the visitor on any FIFO server, measured on every stack in
+# docs/performance.md), which is not what this phase is about -- slow reading of an answer.
+RAMP_SECONDS = {"idle": 0.0, "headers": 0.0, "body": 0.0, "readers": 5.0}
 
 
 def raise_nofile_limit() -> int:
@@ -67,8 +73,8 @@ def raise_nofile_limit() -> int:
 # --- the served processes: RSS and CPU from /proc ---------------------------------------------
 
 
-def process_tree(root: int) -> list[int]:
-    """`root` and every process descended from it (Linux /proc)."""
+def process_tree(roots) -> list[int]:
+    """`roots` (a pid or a list of pids) and every process descended from them (Linux /proc)."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -79,7 +85,7 @@ def process_tree(root: int) -> list[int]:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         parents.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
+    tree, todo = [], [roots] if isinstance(roots, int) else list(roots)
     while todo:
         pid = todo.pop()
         tree.append(pid)
@@ -194,10 +200,13 @@ async def _watch_close(reader: asyncio.StreamReader, client: Slow) -> None:
     client.cut = time.monotonic()
 
 
-async def slow_client(kind: str, target: Target, paths: dict, client: Slow, gate) -> None:
-    """One slow client of `kind`; runs until cancelled or cut off."""
+async def slow_client(
+    kind: str, target: Target, paths: dict, client: Slow, gate, delay: float = 0.0
+) -> None:
+    """One slow client of `kind`, `delay` s from now; runs until cancelled or cut off."""
     writer = None
     try:
+        await asyncio.sleep(delay)
         async with gate:
             sock = socket.socket(socket.AF_INET6 if ":" in target.host else socket.AF_INET)
             if kind == "readers":
@@ -279,6 +288,7 @@ async def run_phase(
     seconds: float,
     count: int,
     pid: int | None,
+    ramp: float = 0.0,
 ) -> dict:
     state = PhaseState(slow=[Slow() for _ in range(count)])
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
@@ -343,13 +353,15 @@ def _count(values) -> dict[str, int]:
     return counts
 
 
-async def _run(url, phases, phase_seconds, paths, counts, pid, pause) -> dict:
+async def _run(url, phases, phase_seconds, paths, counts, pid, pause, ramps) -> dict:
     target = Target.parse(url)
     results = {}
     for n, kind in enumerate(phases):
         if n:
             await asyncio.sleep(pause)  # the server lets go of the last phase's clients
-        results[kind] = await run_phase(kind, target, paths, phase_seconds, counts[kind], pid)
+        results[kind] = await run_phase(
+            kind, target, paths, phase_seconds, counts[kind], pid, ramps[kind]
+        )
     return results
 
 
@@ -363,6 +375,7 @@ def run(
     counts: dict | None = None,
     pid: int | None = None,
     pause: float = 2.0,
+    ramps: dict | None = None,
 ) -> dict:
     """Run the phases one after the other against `url`; one report per phase, by name."""
     unknown = set(phases) - set(PHASES)
@@ -371,7 +384,8 @@ def run(
     raise_nofile_limit()
     paths = {"visitor": visitor_path, "reader": reader_path, "login": login_path}
     counts = {**COUNTS, **(counts or {})}
-    return asyncio.run(_run(url, list(phases), phase_seconds, paths, counts, pid, pause))
+    ramps = {**RAMP_SECONDS, **(ramps or {})}
+    return asyncio.run(_run(url, list(phases), phase_seconds, paths, counts, pid, pause, ramps))
 
 
 def seed(followers: int = CELEBRITY_FOLLOWERS) -> str:
@@ -416,6 +430,7 @@ def main() -> None:
     parser.add_argument("--login-path", default=LOGIN_PATH)
     parser.add_argument("--pid", type=int, default=None, help="server root pid: RSS and CPU")
     parser.add_argument("--scale", type=float, default=1.0, help="slow-client counts x this")
+    parser.add_argument("--readers-ramp", type=float, default=RAMP_SECONDS["readers"])
     parser.add_argument("--followers", type=int, default=CELEBRITY_FOLLOWERS)
     args = parser.parse_args()
     if args.command == "seed":
@@ -425,7 +440,7 @@ def main() -> None:
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     report = run(
         args.url, phases, args.phase_seconds, args.visitor_path, args.reader_path,
-        args.login_path, counts, args.pid,
+        args.login_path, counts, args.pid, ramps={"readers": args.readers_ramp},
     )  # fmt: skip
     print(json.dumps(report, indent=2))
 
