@@ -119,6 +119,18 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot, every core summed (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- clients ----------------------------------------------------------------------------------
 
 
@@ -308,6 +320,7 @@ async def run_phase(
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
     started = time.monotonic()
     cpu_before = cpu_seconds(process_tree(pid)) if pid else 0.0
+    busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     slow_tasks = [
         asyncio.create_task(slow_client(kind, target, paths, client, gate)) for client in state.slow
     ]
@@ -330,6 +343,8 @@ async def run_phase(
     await asyncio.gather(*slow_tasks, return_exceptions=True)
     state.visits = await asyncio.gather(*visits)
     cpu_after = cpu_seconds(process_tree(pid)) if pid else 0.0
+    busy = machine_busy_seconds() - busy_before
+    own = own_cpu_seconds() - own_before
 
     latencies = [elapsed for elapsed, _status in state.visits]
     ok = sum(1 for _elapsed, status in state.visits if status == 200)
@@ -354,9 +369,15 @@ async def run_phase(
         "visitor_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "visitor_statuses": _count(status for _elapsed, status in state.visits),
     }
+    report["load_generator_cpu_s"] = round(own, 2)
     if pid:
         report["peak_rss_mib"] = round(state.peak_rss / 2**20, 1)
         report["server_cpu_s"] = round(cpu_after - cpu_before, 2)
+        # Cores kept busy by everything else on the machine (other users' work): on a shared
+        # machine, the latencies above are only as good as this is small.
+        wall = time.monotonic() - started
+        foreign = busy - own - (cpu_after - cpu_before)
+        report["foreign_cores"] = round(max(0.0, foreign) / wall, 2)
     return report
 
 

