@@ -322,6 +322,8 @@ def kill_worker(running: Running) -> str:
         return "no worker"
     os.kill(workers[0], signal.SIGKILL)
     time.sleep(5)
+    if running.app.poll() is not None:
+        return "the server exited"
     now = running.workers()
     return "replaced" if len(now) >= len(workers) else f"{len(now)}/{len(workers)} workers"
 
