@@ -311,8 +311,14 @@ def under_load(running: Running, path: str, action, seconds: float = 7) -> dict:
 def reload_(running: Running) -> str:
     before = set(running.workers())
     running.app.send_signal(signal.SIGHUP)
-    time.sleep(5)
-    after = set(running.workers())
+    # The old workers exit once their kept-alive connections close: wait for them (up to 30 s),
+    # so the next step finds only the new ones.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        after = set(running.workers())
+        if after and not (after & before):
+            break
     return "workers replaced" if after and not (after & before) else f"{len(after & before)} kept"
 
 
