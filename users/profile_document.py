@@ -30,56 +30,61 @@ from games.models import Game
 from users.models import GAME_LISTS, Follow, User
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
-# row_to_json of a subquery's row writes a compact object keyed by the column aliases, in their
-# order (json_build_object would write `"id" : 1, ...`). json, not jsonb: jsonb reorders keys.
-# Cast to text so that psycopg2 hands over the string instead of parsing it. Lists are
+# The outer object is written out with concat(): the keys are constants, every value is JSON
+# that PostgreSQL writes itself (to_json escapes strings; coalesce(..., 'null') because concat
+# drops a NULL). json_build_object would write `{"id" : 1, ...}`, and row_to_json of a subquery
+# costs ~0.15 ms more per typical profile (docs/performance.md, "Issue 17"). Lists are
 # array_to_json(ARRAY(SELECT ... ORDER BY ...)): an ARRAY subquery keeps its ORDER BY,
 # array_to_json writes no spaces, and unlike `json_agg(... ORDER BY ...)` it does not sort again
 # what the index already delivers in order (PostgreSQL 15 sorts an aggregate's ORDER BY input
 # itself: a million-row sort for a 1M-follower profile). A game is a row of an ordered
-# subquery; PostgreSQL never pulls a subquery with ORDER BY up into its parent, so the rows keep
-# that order.
+# subquery, which array_to_json writes as a compact object keyed by the column aliases;
+# PostgreSQL never pulls a subquery with ORDER BY up into its parent, so the rows keep that
+# order.
 
 _PG_GAME_LIST = """array_to_json(ARRAY(
-            SELECT game FROM (
-                SELECT g.{game.id} AS id, g.{game.igdb} AS igdb, g.{game.name} AS name
-                FROM {t} t JOIN {game} g ON g.{game.id} = t.{t.game}
-                WHERE t.{t.user} = u.{user.id} ORDER BY t.{t.id}
-            ) game
-        ))"""
+        SELECT game FROM (
+            SELECT g.{game.id} AS id, g.{game.igdb} AS igdb, g.{game.name} AS name
+            FROM {t} t JOIN {game} g ON g.{game.id} = t.{t.game}
+            WHERE t.{t.user} = u.{user.id} ORDER BY t.{t.id}
+        ) game
+    ))"""
 
 _PG_IDS = """array_to_json(ARRAY(
-            SELECT f.{item} FROM {follow} f WHERE f.{owner} = u.{user.id} ORDER BY f.{follow.id}
-        ))"""
+        SELECT f.{item} FROM {follow} f WHERE f.{owner} = u.{user.id} ORDER BY f.{follow.id}
+    ))"""
 
 _PG_PROFILE = """
-SELECT row_to_json(document)::text FROM (
-    SELECT
-        u.{user.id} AS id,
-        u.{user.username} AS username,
-        {email} AS email,
-        u.{user.bio} AS bio,
-        u.{user.location} AS location,
-        u.{user.twitter} AS twitter,
-        {played} AS played,
-        {liked} AS liked,
-        {backlog} AS backlog,
-        {wishlist} AS wishlist,
-        {following} AS following,
-        {followers} AS followers{viewer}
-    FROM {user} u{viewer_join}
-    WHERE {where}
-) document
+SELECT concat(
+    '{{"id":', u.{user.id},
+    ',"username":', to_json(u.{user.username}),
+    ',"email":', coalesce(to_json({email}), 'null'),
+    ',"bio":', coalesce(to_json(u.{user.bio}), 'null'),
+    ',"location":', coalesce(to_json(u.{user.location}), 'null'),
+    ',"twitter":', coalesce(to_json(u.{user.twitter}), 'null'),
+    ',"played":', {played},
+    ',"liked":', {liked},
+    ',"backlog":', {backlog},
+    ',"wishlist":', {wishlist},
+    ',"following":', {following},
+    ',"followers":', {followers}{viewer},
+    '}}'
+)
+FROM {user} u{viewer_join}
+WHERE {where}
 """
 
 _PG_VIEWER = """,
-        (SELECT row_to_json(me) FROM (
-            SELECT v.{user.id} AS id, v.{user.username} AS username, v.{user.email} AS email
-        ) me) AS me,
-        EXISTS (
-            SELECT 1 FROM {follow} f
-            WHERE f.{follow.follower} = v.{user.id} AND f.{follow.followee} = u.{user.id}
-        ) AS "followingUser\""""
+    ',"me":', concat(
+        '{{"id":', coalesce(to_json(v.{user.id}), 'null'),
+        ',"username":', coalesce(to_json(v.{user.username}), 'null'),
+        ',"email":', coalesce(to_json(v.{user.email}), 'null'),
+        '}}'
+    ),
+    ',"followingUser":', to_json(EXISTS (
+        SELECT 1 FROM {follow} f
+        WHERE f.{follow.follower} = v.{user.id} AND f.{follow.followee} = u.{user.id}
+    ))"""
 
 # --- SQLite -------------------------------------------------------------------------------------
 # json_object and json_group_array, compact already. A scalar subquery loses SQLite's JSON
