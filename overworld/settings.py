@@ -290,8 +290,8 @@ OVERWORLD_THROTTLE_LOGIN_FAILURES = (
 )
 
 # --- Profile email privacy ----------------------------------------------------------------------
-# Who sees a profile's `email` (users.selectors): "public", every reader (the API document);
-# "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
+# Who sees a profile's `email` (users.profile_document): "public", every reader (the API
+# document); "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
 
 # Blank counts as unset.
 OVERWORLD_PROFILE_EMAIL = os.environ.get("OVERWORLD_PROFILE_EMAIL", "").strip().lower() or "public"
@@ -304,7 +304,8 @@ if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Closed by default: a view that says nothing needs a token; the public ones say AllowAny.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
