@@ -108,11 +108,10 @@ class LoginResponseSerializer(serializers.Serializer):
 
 
 class ProfileUpdateSerializer(serializers.Serializer):
-    """The allow-list of a profile update: any other key in the body is ignored.
+    """The allow-list of a profile update: any other key in the body is ignored."""
 
-    Shapes only; users.services.update_profile normalises the names, clears a "" bio, location
-    or twitter, and maps a lost uniqueness race to these fields' messages.
-    """
+    # Shapes only: users.services.update_profile normalises the names, clears a "" bio,
+    # location or twitter, and maps a lost uniqueness race to these fields' messages.
 
     username = username_field(required=False)
     email = email_field(required=False)
@@ -128,10 +127,10 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
 
 class FollowSerializer(serializers.Serializer):
-    """`{"username"}` of the user to follow or unfollow: present, a string, not blank.
+    """The user to follow or unfollow, by username (case ignored)."""
 
-    Whether that user exists (404) and is not the caller (400) is the view's and the service's.
-    """
+    # Shapes only: whether that user exists (404) is the view's, whether it is the caller
+    # (400) the service's.
 
     username = serializers.CharField(max_length=USERNAME_MAX_LENGTH)
 
@@ -145,12 +144,11 @@ class GameSerializer(serializers.Serializer):
 class ProfileSerializer(serializers.Serializer):
     """A user's public profile: the twelve keys below in this order, always; for an
     authenticated caller two more follow, `me` (the caller) and `followingUser` (whether the
-    caller follows this user).
+    caller follows this user)."""
 
-    It describes the shape for the OpenAPI schema and nothing else: the document itself is
-    built by the database in one query (users.profile_document), and nothing serializes a
-    user through this class.
-    """
+    # It describes the shape for the OpenAPI schema and nothing else: the document itself is
+    # built by the database in one query (users.profile_document), and nothing serializes a
+    # user through this class.
 
     id = serializers.IntegerField()
     username = serializers.CharField()

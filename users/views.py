@@ -242,7 +242,7 @@ def profile_response(request, document: bytes) -> HttpResponse:
     )
 )
 class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
-    """GET /api/users/<username> (public): the user's profile (users.profile_document)."""
+    """GET /api/users/<username> (public): the user's profile (users.profile_document builds it)."""
 
     # The documented shape (the schema); the document itself comes from users.profile_document.
     serializer_class = ProfileSerializer
