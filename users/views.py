@@ -249,7 +249,8 @@ class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
     permission_classes = [AllowAny]
 
     def get(self, request, username):
-        # The token was looked up on the primary before this; only the document may come from a
+        # Reading needs no object permission (both views allow safe methods to anyone). The
+        # token was looked up on the primary before this; only the document may come from a
         # replica (core.replicas), and a 404 there may be a user it has not replayed yet.
         document = read_from_replica(
             request.user,
