@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth.signals import user_login_failed
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from users.models import ThrottleCounter
@@ -36,9 +37,9 @@ def rates(settings):
     return set_rates
 
 
-def browser(address="203.0.113.7") -> Client:
+def browser(address="203.0.113.7", **options) -> Client:
     """A client that, like a browser, must send the CSRF token of the form it was given."""
-    return Client(enforce_csrf_checks=True, REMOTE_ADDR=address)
+    return Client(enforce_csrf_checks=True, REMOTE_ADDR=address, **options)
 
 
 def log_in(client, username="root", password="wrong-password"):
@@ -228,6 +229,23 @@ def test_admin_login_on_redis_shares_the_count_between_servers(root, rates, redi
     assert not ThrottleCounter.objects.exists()
 
 
+def test_admin_login_without_its_redis_answers_503(root, rates, settings):
+    # Nothing listens on port 1: the shared counter store is down, so no password is checked.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    rates()
+
+    response = log_in(browser(raise_request_exception=False), password=DEFAULT_PASSWORD)
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Service temporarily unavailable, try again later."}
+    assert "_auth_user_id" not in response.client.session
+
+
 def test_unlock_login_lifts_a_lockout(root, rates, capsys):
     rates(client="2/hour", username="2/hour")
     client = browser()
@@ -241,3 +259,10 @@ def test_unlock_login_lifts_a_lockout(root, rates, capsys):
         'Failed logins of "Root" reset.\nLogin attempts of client 203.0.113.7 reset.\n'
     )
     assert log_in(client, password=DEFAULT_PASSWORD).status_code == 302
+
+
+def test_unlock_login_without_a_username_or_client_refuses():
+    with pytest.raises(CommandError) as excinfo:
+        call_command("unlock_login")
+
+    assert str(excinfo.value) == "Name a USERNAME, a --client ADDRESS, or both."
