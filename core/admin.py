@@ -182,3 +182,23 @@ def selected_filter(field_name: str, title: str, label_field: str):
     SelectedObjectFilter.title = title
     SelectedObjectFilter.__name__ = f"{field_name.title()}Filter"
     return SelectedObjectFilter
+
+
+def name_auto_created_model(model, verbose_name: str, verbose_name_plural: str) -> None:
+    """Give a ManyToManyField's auto-created through model a name of its own in the admin.
+
+    The one private interface here (Django 5.2): Django names every auto-created through model
+    "<from>-<to> relationship" (`create_many_to_many_intermediary_model` in
+    django/db/models/fields/related.py) and offers no option to change it, so this writes the two
+    `Options` attributes the admin reads (index, breadcrumbs, titles, messages, delete counts).
+
+    The public way, an explicit through model, was weighed and refused: for a through model that
+    is not auto-created, Django 5.2's `add()` (`ManyRelatedManager._get_add_plan`) no longer
+    inserts with conflicts ignored but reads the missing ids first, then inserts: one more query
+    per add, and an IntegrityError when two adds of the same game race. A display name is not
+    worth that. core/tests/test_admin_names.py fails when Django's naming changes.
+    """
+    if not model._meta.auto_created:
+        raise TypeError(f"{model.__name__} is declared: give it Meta.verbose_name instead.")
+    model._meta.verbose_name = verbose_name
+    model._meta.verbose_name_plural = verbose_name_plural

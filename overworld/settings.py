@@ -68,7 +68,8 @@ WSGI_APPLICATION = "overworld.wsgi.application"
 # --- Applications -------------------------------------------------------------------------------
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the throttled login as its default site (users/admin_login.py).
+    "users.admin_apps.ThrottledAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -288,6 +289,12 @@ _login_failures = os.environ.get("OVERWORLD_THROTTLE_LOGIN_FAILURES", "20/hour")
 OVERWORLD_THROTTLE_LOGIN_FAILURES = (
     None if _login_failures.lower() in {"", "none"} else _login_failures
 )
+
+# --- Admin login throttle (users/admin_login.py) ------------------------------------------------
+# Password checks on /admin/login/ per client address, DRF rate syntax; "none" turns it off. Failed
+# logins per username share OVERWORLD_THROTTLE_LOGIN_FAILURES, and its count, with the API login.
+_admin_login = os.environ.get("OVERWORLD_THROTTLE_ADMIN_LOGIN", "10/min").strip()
+OVERWORLD_THROTTLE_ADMIN_LOGIN = None if _admin_login.lower() in {"", "none"} else _admin_login
 
 # --- Profile email privacy ----------------------------------------------------------------------
 # Who sees a profile's `email` (users.selectors): "public", every reader (the API document);
