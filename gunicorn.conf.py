@@ -49,7 +49,7 @@ control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
 
-# --- Graceful stop (docs/deployment.md, "Stopping and reloading") ---------------------
+# --- Graceful stop (docs/deployment.md, "When a dependency fails") ---------------------
 # On SIGTERM (what an orchestrator sends) or a SIGHUP reload, workers stop accepting and get
 # this many seconds to finish the requests they already accepted before they are killed. Keep
 # it under the orchestrator's own grace period (Kubernetes: terminationGracePeriodSeconds, 30).
