@@ -93,13 +93,14 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 
-DATABASE_URL = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Lower case: not a setting of its own, so a debug page never shows the URL's password.
+_database_url = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 # Persistent connections: reconnecting per request costs PostgreSQL endpoints 3-5x
 # (docs/performance.md); health checks drop a connection the server has closed.
-DJANGO_CONN_MAX_AGE = env.int("DJANGO_CONN_MAX_AGE", default=600)
+_conn_max_age = env.int("DJANGO_CONN_MAX_AGE", default=600)
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=DJANGO_CONN_MAX_AGE, conn_health_checks=True
+        _database_url, conn_max_age=_conn_max_age, conn_health_checks=True
     )
 }
 # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) can
@@ -170,9 +171,7 @@ DATABASE_REPLICAS = [f"replica_{index}" for index in range(len(DATABASE_REPLICA_
 if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
 for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
-    _replica = dj_database_url.parse(
-        _url, conn_max_age=DJANGO_CONN_MAX_AGE, conn_health_checks=True
-    )
+    _replica = dj_database_url.parse(_url, conn_max_age=_conn_max_age, conn_health_checks=True)
     if _replica["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: {_url!r} is not a PostgreSQL URL")
     DATABASES[_alias] = {
