@@ -152,9 +152,10 @@ def test_docs_section_references_name_headings_that_exist():
     # `docs/deployment.md, "Read replicas"` and `[deployment.md](deployment.md), "What was
     # tested here"`, in the docs, the requirements files and code comments alike.
     reference = re.compile(r"([\w./-]*?([\w-]+\.md))\)?,? \"([^\"]+)\"")
-    sources = [*DOCUMENTS, *ROOT.glob("requirements*.txt"), *ROOT.glob("*.py")]
-    sources += [p for p in ROOT.glob("*/*.py") if not p.parts[-2].startswith(".")]
-    sources += [*ROOT.glob("*/*/*.py"), *ROOT.glob("scripts/*.sh"), ROOT / ".ci" / "run"]
+    code = [*ROOT.glob("*.py"), *ROOT.glob("*/*.py"), *ROOT.glob("*/*/*.py")]
+    code = [path for path in code if not path.relative_to(ROOT).parts[0].startswith(".")]
+    sources = [*DOCUMENTS, *ROOT.glob("requirements*.txt"), *code, *ROOT.glob("scripts/*.sh")]
+    sources.append(ROOT / ".ci" / "run")
     missing = []
     for source in sources:
         for _, name, quoted in reference.findall(source.read_text()):
