@@ -121,7 +121,14 @@ def permission_denied(request, exception, *args, **kwargs):
 
 
 def page_not_found(request, exception, *args, **kwargs):
-    return JsonResponse({"detail": exceptions.NotFound.default_detail}, status=404)
+    detail = str(exceptions.NotFound.default_detail)
+    if request.path_info == "/":
+        # Nothing is served at the root, but whoever opens it is looking for the API.
+        detail = (
+            f"{detail} The API is documented at {reverse('docs')} "
+            f"(OpenAPI schema: {reverse('schema')})."
+        )
+    return JsonResponse({"detail": detail}, status=404)
 
 
 def server_error(request, *args, **kwargs):

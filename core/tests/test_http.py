@@ -42,13 +42,24 @@ def test_unhandled_error_in_plain_django_view_answers_json_500(raising_client, d
     assert b"boom" not in response.content
 
 
-@pytest.mark.parametrize("path", ["/", "/api/", "/api/users/", "/nothing/here", "/static/x.js"])
+@pytest.mark.parametrize("path", ["/api/", "/api/users/", "/nothing/here", "/static/x.js"])
 def test_unknown_path_answers_json_404(api_client, db, path):
     response = api_client.get(path)
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_root_answers_json_404_that_points_to_the_docs(api_client, db, method):
+    response = getattr(api_client, method)("/")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "Not found. The API is documented at /api/docs/ (OpenAPI schema: /api/schema/)."
+    }
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/*", ";;;", "\x00"])
