@@ -8,12 +8,6 @@ from rest_framework.test import APIClient
 SECRET_IN_EXCEPTION = "boom: internal detail that must not leak"
 
 
-@pytest.fixture
-def raising_client() -> APIClient:
-    # raise_request_exception=False: answer as a server would instead of re-raising in the test.
-    return APIClient(raise_request_exception=False)
-
-
 def explode(*args, **kwargs):
     raise RuntimeError(SECRET_IN_EXCEPTION)
 
