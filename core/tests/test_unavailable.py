@@ -42,12 +42,6 @@ def _primary_only(settings):
     settings.DATABASE_REPLICAS = []
 
 
-@pytest.fixture
-def raising_client() -> APIClient:
-    # Answer as a server would instead of re-raising the exception in the test.
-    return APIClient(raise_request_exception=False)
-
-
 def fail_with(exc: BaseException):
     def fail(*args, **kwargs):
         raise exc
@@ -189,6 +183,37 @@ def test_dependency_failure_is_logged_once_without_traceback(
         "(OperationalError: server closed the connection unexpectedly This...)"
     )
     assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_dependency_failure_in_a_middleware_is_logged_once_without_traceback(
+    raising_client, db, settings, caplog
+):
+    # Django logs the response it builds for an exception with its traceback (handler500's
+    # path); that record is left out, the middleware's line stays.
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.FailingMiddleware"]
+
+    raising_client.get("/healthz")
+
+    [record] = dependency_records(caplog)
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "GET /healthz: 503, dependency unavailable "
+        "(OperationalError: could not connect to server: Connection refused)"
+    )
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_health_503_is_still_logged_by_django(client, db, monkeypatch, caplog):
+    # Only the dependency 503s are left out of django.request: /healthz answering 503 for a
+    # database that does not answer is an ordinary response, logged as Django logs any 503.
+    from core import health
+
+    monkeypatch.setattr(health, "database_answers", lambda: False)
+
+    assert client.get("/healthz").status_code == 503
+
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Service Unavailable: /healthz"
 
 
 def test_redis_down_answers_login_503_and_every_other_route_works(api_client, user, settings):
