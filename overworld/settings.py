@@ -223,6 +223,12 @@ for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
 if DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 
+# --- Synchronous replicas (docs/deployment.md, "Read replicas") ---------------------------------
+# 1 when the primary answers a commit only once every replica has applied it (PostgreSQL
+# `synchronous_commit = remote_apply`, every replica in `synchronous_standby_names`): a replica
+# is then never behind, so core.replicas neither probes its lag nor pins a writer's reads.
+OVERWORLD_REPLICA_REMOTE_APPLY = env_bool("OVERWORLD_REPLICA_REMOTE_APPLY", False)
+
 # --- Cache --------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server worker: Redis when REDIS_URL is set, the
 # database otherwise. A per-process memory cache would multiply every limit by the worker count.
