@@ -22,8 +22,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
-from core.http import json_methods
 from core.unavailable import describe
+from core.views import json_methods
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ and the view are wrapped by `convert_exception_to_response`), and DRF answers ex
 own views in its exception handler. So the exception is recognised in three places that all call
 `unavailable_response()` here:
 
-- `core.http.exception_handler`: DRF views (authentication, throttles, the view itself);
-- `core.http.server_error` (handler500): plain Django views, the admin, /healthz and any
+- `core.errors.exception_handler`: DRF views (authentication, throttles, the view itself);
+- `core.errors.server_error` (handler500): plain Django views, the admin, /healthz and any
   middleware (sessions, auth), wherever an exception escapes;
-- `core.http.bad_request` (handler400): Django's session middleware reports a failed
+- `core.errors.bad_request` (handler400): Django's session middleware reports a failed
   session save as `SessionInterrupted`, a 400, with the database error as its context.
 
 They only build the response and mark it; `DependencyFailureMiddleware`, the outermost

@@ -317,7 +317,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "core.http.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {
         # Each login or registration costs ~0.2 s of CPU for the password hash, so this also
@@ -378,8 +378,8 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# A CSRF failure outside the admin answers JSON like every other error (core.http).
-CSRF_FAILURE_VIEW = "core.http.csrf_failure"
+# A CSRF failure outside the admin answers JSON like every other error (core.errors).
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 # --- CORS ---------------------------------------------------------------------------------------
 
