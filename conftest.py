@@ -49,7 +49,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup):
     """pytest-django's, plus: on PostgreSQL, end the test database's other sessions first.
 
     DROP DATABASE refuses while anyone is connected, and a pooler in front of the server
@@ -64,12 +64,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if connection.vendor != "postgresql":
         return
     connections.close_all()
-    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            [connection.settings_dict["NAME"]],
-        )
+    import psycopg2
+
+    database = connection.settings_dict
+    admin = psycopg2.connect(
+        dbname="postgres",
+        host=database["HOST"],
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        password=database["PASSWORD"],
+    )
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database["NAME"]],
+            )
+    finally:
+        admin.close()
 
 
 @pytest.fixture(autouse=True)
