@@ -14,12 +14,13 @@ from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import ProtectedError, RestrictedError
-from django.db.models.deletion import Collector
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
+
+from core.compat import planned_deletion
 
 # Below this many rows an exact count is cheap, and small tables' estimates are the least
 # reliable (a table never analysed reports -1).
@@ -74,27 +75,18 @@ class BoundedDeleteMixin:
 
     Django's page collects every object the deletion cascades to, one Python object each, and
     lists them all: a user with 100k followers is a 100k-line page. Here the cascade is planned
-    the way the deletion itself runs it (Collector: rows without further cascades or signals are
-    deleted by one query each, "fast deletes"), and those are counted with COUNT(*). At most
-    DELETE_LISTED of the objects being deleted are named.
+    the way the deletion itself runs it (core.compat.planned_deletion: rows without further
+    cascades or signals are deleted by one query each, "fast deletes"), and those are counted
+    with COUNT(*). At most DELETE_LISTED of the objects being deleted are named.
     """
 
     def get_deleted_objects(self, objs, request):
-        using = router.db_for_write(self.model)
-        collector = Collector(using=using, origin=objs)
-        protected = []
         try:
-            collector.collect(objs)
+            counts, fetched = planned_deletion(objs, using=router.db_for_write(self.model))
         except (ProtectedError, RestrictedError) as error:
             blocking = getattr(error, "protected_objects", None) or error.restricted_objects
             protected = [self._describe(request, obj) for obj in list(blocking)[:DELETE_LISTED]]
             return [], {}, set(), protected
-
-        counts = {}
-        for model, instances in collector.data.items():
-            counts[model] = counts.get(model, 0) + len(instances)
-        for queryset in collector.fast_deletes:
-            counts[queryset.model] = counts.get(queryset.model, 0) + queryset.count()
 
         perms_needed = set()
         for model, count in counts.items():
@@ -103,7 +95,7 @@ class BoundedDeleteMixin:
             if not self.admin_site.get_model_admin(model).has_delete_permission(request):
                 perms_needed.add(model._meta.verbose_name)
 
-        deleted_here = collector.data.get(self.model)
+        deleted_here = fetched.get(self.model)
         if deleted_here:
             listed = sorted(deleted_here, key=lambda obj: obj.pk)[:DELETE_LISTED]
         else:  # deleted by one query, never fetched (Follow rows)
@@ -125,7 +117,7 @@ class BoundedDeleteMixin:
         model_count = {
             model._meta.verbose_name_plural: count for model, count in counts.items() if count
         }
-        return to_delete, model_count, perms_needed, protected
+        return to_delete, model_count, perms_needed, []
 
     def _describe(self, request, obj):
         opts = obj._meta

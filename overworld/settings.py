@@ -193,6 +193,12 @@ for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
 if DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 
+# --- Synchronous replicas (docs/deployment.md, "Read replicas") ---------------------------------
+# 1 when the primary answers a commit only once every replica has applied it (PostgreSQL
+# `synchronous_commit = remote_apply`, every replica in `synchronous_standby_names`): a replica
+# is then never behind, so core.replicas neither probes its lag nor pins a writer's reads.
+OVERWORLD_REPLICA_REMOTE_APPLY = env.bool("OVERWORLD_REPLICA_REMOTE_APPLY", default=False)
+
 # --- Cache --------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server worker: Redis when REDIS_URL is set, the
 # database otherwise. A per-process memory cache would multiply every limit by the worker count.
@@ -285,7 +291,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "core.http.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {
         # Each login or registration costs ~0.2 s of CPU for the password hash, so this also
@@ -348,8 +354,8 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# A CSRF failure outside the admin answers JSON like every other error (core.http).
-CSRF_FAILURE_VIEW = "core.http.csrf_failure"
+# A CSRF failure outside the admin answers JSON like every other error (core.errors).
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 # --- CORS ---------------------------------------------------------------------------------------
 

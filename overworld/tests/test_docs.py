@@ -71,7 +71,7 @@ OUTSIDE_THE_REPOSITORY = ("shared/",)
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 # A repository path: relative, with a directory part, ending in a file name with an extension
-# or in a slash (`core/http.py`, `users/tests/`); no spaces, wildcards or placeholders.
+# or in a slash (`core/errors.py`, `users/tests/`); no spaces, wildcards or placeholders.
 REPO_PATH = re.compile(r"^(?:\./)?([\w.-]+(?:/[\w.-]+)*(?:/[\w-]*\.\w+|/))(?:::(\w+))?$")
 
 
