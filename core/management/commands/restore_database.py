@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from core import backups
+
+
+class Command(BaseCommand):
+    help = (
+        "Restore a backup made by backup_database into the database DATABASE_URL names, then "
+        "check it: SQLite integrity_check, migrations up to date, row counts. "
+        "scripts/restore.sh runs it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("backup", type=Path)
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="restore over a database that already has tables (its contents are replaced)",
+        )
+
+    def handle(self, *args, backup, force, **options):
+        try:
+            restored = backups.restore(backup, force=force)
+        except backups.BackupError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"restored {backup} into {restored.target} in {restored.seconds:.1f} s")
+        for label, count in restored.counts.items():
+            self.stdout.write(f"  {label:<9} {count:>12,}")
+        try:
+            call_command("migrate", check=True, verbosity=0)
+        except SystemExit as exit_:
+            raise CommandError(
+                "the restored database has unapplied migrations: run manage.py migrate"
+            ) from exit_
+        self.stdout.write("migrations: up to date")
