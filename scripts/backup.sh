@@ -8,4 +8,4 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$ROOT"
 ensure_venv requirements.txt
-exec "$VENV/bin/python" manage.py backup_database
+exec "$VENV/bin/python" manage.py backup_database "$@"
