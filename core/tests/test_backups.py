@@ -4,6 +4,7 @@ Backups restored for real: overworld/tests/test_backups.py."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from core import backups
 
@@ -70,3 +71,12 @@ def test_backup_kind_refuses_a_file_that_is_no_backup(tmp_path):
 
     with pytest.raises(backups.BackupError, match="neither a SQLite backup nor a pg_dump"):
         backups.backup_kind(path)
+
+
+def test_restore_to_a_time_names_the_pgbackrest_command():
+    with pytest.raises(CommandError) as raised:
+        call_command("restore_database", to="2026-12-01 14:04:59+00")
+
+    assert '--type=time --target="2026-12-01 14:04:59+00" --target-action=promote' in str(
+        raised.value
+    )

@@ -14,14 +14,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("backup", type=Path)
+        parser.add_argument("backup", type=Path, nargs="?")
         parser.add_argument(
             "--force",
             action="store_true",
             help="restore over a database that already has tables (its contents are replaced)",
         )
+        parser.add_argument(
+            "--to",
+            metavar="TIME",
+            help="not here: a restore to a time is pgBackRest's (docs/operations.md)",
+        )
 
-    def handle(self, *args, backup, force, **options):
+    def handle(self, *args, backup, force, to, **options):
+        if to:
+            raise CommandError(
+                "a restore to a time replaces a stopped PostgreSQL cluster's data directory:"
+                " sudo -u postgres pgbackrest --stanza=overworld --delta --type=time"
+                f' --target="{to}" --target-action=promote restore'
+                ' (docs/operations.md, "Point-in-time recovery on PostgreSQL")'
+            )
+        if backup is None:
+            raise CommandError("which backup? restore.sh BACKUP (a file backup.sh made)")
         try:
             restored = backups.restore(backup, force=force)
         except backups.BackupError as error:
