@@ -145,7 +145,9 @@ class ArchivedPostgres:
                 if not recovering:
                     return
             except psycopg2.OperationalError:
-                pass
+                if not (self.data / "postmaster.pid").exists():
+                    log = (self.root / "postgres.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"the server stopped during recovery:\n{log}") from None
             time.sleep(0.1)
         raise RuntimeError("recovery did not finish within 600 s")
 
