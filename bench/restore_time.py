@@ -13,7 +13,8 @@ Then, each timed:
   to replay); the data directory deleted; `pgbackrest restore --type=time` to just after those
   writes (and before one more), and the server started until recovery has replayed the WAL
   and promoted.
-SQLite: the same seed into a file, `backup.sh`, `restore.sh` into a new file.
+SQLite: the same seed into a file, `backup.sh` while a writer commits beside it (the slowest
+commit says how long the backup held writers), `restore.sh` into a new file.
 
 Prints a Markdown table (docs/operations.md has the results). Wall times: the machine may be
 shared, so the CPU time of this script's children (pg_dump, pg_restore, pgBackRest, manage.py;
@@ -22,9 +23,12 @@ not the PostgreSQL server, which pg_ctl starts as a daemon) is printed beside th
 
 import os
 import resource
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +61,8 @@ def timed(what: str, database: str, command: list[str], env: dict[str, str]) -> 
     wall = time.monotonic() - started
     if result.returncode != 0:
         sys.exit(f"{what} failed:\n{result.stdout}{result.stderr}")
+    if result.stderr.strip():
+        print(result.stderr.strip(), flush=True)
     ROWS.append((database, what, wall, children_cpu() - cpu, ""))
     print(f"{database}: {what}: {wall:.1f} s", flush=True)
     return result.stdout
@@ -159,7 +165,39 @@ def sqlite(work: Path) -> None:
         source,
     )
     note("SQLite", "database size", 0, size(work / "source.sqlite3"))
-    out = timed("backup.sh (online backup API)", "SQLite", ["scripts/backup.sh"], source)
+    # A writer commits the whole time backup.sh runs, as the app does (WAL, IMMEDIATE): how long
+    # does any one commit wait?
+    stop, latencies = threading.Event(), []
+
+    def write() -> None:
+        database = sqlite3.connect(work / "source.sqlite3", timeout=20, isolation_level=None)
+        database.execute("PRAGMA journal_mode=WAL")
+        database.execute("PRAGMA synchronous=NORMAL")
+        n = 0
+        while not stop.is_set():
+            n += 1
+            started = time.monotonic()
+            database.execute("BEGIN IMMEDIATE")
+            database.execute("UPDATE users_user SET bio = ? WHERE username = 'celeb'", [f"v{n}"])
+            database.execute("COMMIT")
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.005)
+        database.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        out = timed("backup.sh (online backup API)", "SQLite", ["scripts/backup.sh"], source)
+    finally:
+        stop.set()
+        writer.join()
+    note(
+        "SQLite",
+        "a writer committing during backup.sh",
+        0,
+        f"{len(latencies)} commits, slowest {max(latencies) * 1000:.1f} ms,"
+        f" median {statistics.median(latencies) * 1000:.2f} ms",
+    )
     backup = Path(out.strip().splitlines()[-1])
     out = timed(
         "restore.sh (backup API, integrity_check, checks) into a new file",
