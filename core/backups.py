@@ -77,8 +77,8 @@ def backup(now: datetime | None = None) -> Path:
     if final.exists():
         raise BackupError(f"{final} exists already (one backup a second at most)")
     partial = folder / f".{final.name}.partial"
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         if which == "sqlite":
             _backup_sqlite(partial)
         else:
@@ -144,6 +144,11 @@ def prune(which: str, keep_path: Path | None = None) -> list[Path]:
     )
     cutoff = datetime.now(UTC) - timedelta(days=keep_days) if keep_days > 0 else None
     removed = []
+    # What a backup killed mid-way (SIGKILL, power) left: never a good backup, gone after a day.
+    for path in backup_dir().glob(f".overworld-{which}-*.partial"):
+        if path.stat().st_mtime < time.time() - 86400:
+            path.unlink(missing_ok=True)
+            removed.append(path)
     for position, path in enumerate(found):
         if path == keep_path:
             continue

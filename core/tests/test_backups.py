@@ -1,6 +1,8 @@
 """core/backups.py without a database: names, retention, and what a failed backup leaves.
 Backups restored for real: overworld/tests/test_backups.py."""
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,10 +33,16 @@ def test_prune_keeps_the_newest_of_each_kind(folder):
     other = folder / "notes.txt"
     other.write_text("not a backup")
 
+    stale = folder / f".{sqlite[4].name}.partial"  # a backup killed a day ago
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 90000, time.time() - 90000))
+    running = folder / f".{sqlite[0].name}.partial"  # one being written now
+    running.write_bytes(b"half")
+
     removed = backups.prune("sqlite")
 
-    assert sorted(removed) == sorted(sqlite[3:])
-    assert sorted(folder.iterdir()) == sorted([*sqlite[:3], *postgresql, other])
+    assert sorted(removed) == sorted([stale, *sqlite[3:]])
+    assert sorted(folder.iterdir()) == sorted([*sqlite[:3], *postgresql, other, running])
 
 
 def test_prune_by_age_never_removes_the_backup_just_made(folder, settings):
