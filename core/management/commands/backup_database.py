@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from core import backups
 
@@ -13,6 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             path = backups.backup()
-        except backups.BackupError as error:
+        except (backups.BackupError, DatabaseError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(str(path.resolve()))

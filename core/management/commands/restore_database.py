@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from core import backups
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError("which backup? restore.sh BACKUP (a file backup.sh made)")
         try:
             restored = backups.restore(backup, force=force)
-        except backups.BackupError as error:
+        except (backups.BackupError, DatabaseError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"restored {backup} into {restored.target} in {restored.seconds:.1f} s")
         for label, count in restored.counts.items():
