@@ -403,3 +403,11 @@ LOGGING = {
         "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# --- Backups (core/backups.py, scripts/backup.sh; docs/operations.md, "Backups and restore") ----
+# Where backup.sh writes; relative paths are taken from the project directory.
+OVERWORLD_BACKUP_DIR = BASE_DIR / os.environ.get("OVERWORLD_BACKUP_DIR", "backups")
+# Backups kept per database kind, newest first (0: no count limit).
+OVERWORLD_BACKUP_KEEP = env_int("OVERWORLD_BACKUP_KEEP", 14)
+# Days a backup is kept at most (0: no age limit); the newest one is always kept.
+OVERWORLD_BACKUP_KEEP_DAYS = env_int("OVERWORLD_BACKUP_KEEP_DAYS", 0)
