@@ -406,8 +406,8 @@ LOGGING = {
 
 # --- Backups (core/backups.py, scripts/backup.sh; docs/operations.md, "Backups and restore") ----
 # Where backup.sh writes; relative paths are taken from the project directory.
-OVERWORLD_BACKUP_DIR = BASE_DIR / os.environ.get("OVERWORLD_BACKUP_DIR", "backups")
+OVERWORLD_BACKUP_DIR = BASE_DIR / env.str("OVERWORLD_BACKUP_DIR", default="backups")
 # Backups kept per database kind, newest first (0: no count limit).
-OVERWORLD_BACKUP_KEEP = env_int("OVERWORLD_BACKUP_KEEP", 14)
+OVERWORLD_BACKUP_KEEP = env.int("OVERWORLD_BACKUP_KEEP", default=14)
 # Days a backup is kept at most (0: no age limit); the newest one is always kept.
-OVERWORLD_BACKUP_KEEP_DAYS = env_int("OVERWORLD_BACKUP_KEEP_DAYS", 0)
+OVERWORLD_BACKUP_KEEP_DAYS = env.int("OVERWORLD_BACKUP_KEEP_DAYS", default=0)
