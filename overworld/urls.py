@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
-from core.http import MethodCheckedFirst
+from core.views import MethodCheckedFirst
 
 
 class SchemaView(MethodCheckedFirst, SpectacularAPIView):
@@ -23,7 +23,7 @@ urlpatterns = [
     re_path(r"^readyz/?$", readyz, name="readyz"),
 ]
 
-handler400 = "core.http.bad_request"
-handler403 = "core.http.permission_denied"
-handler404 = "core.http.page_not_found"
-handler500 = "core.http.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

@@ -14,7 +14,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticate
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from core.http import MethodCheckedFirst
 from core.openapi import (
     BODY_ERRORS,
     EMPTY_LIST,
@@ -27,6 +26,7 @@ from core.openapi import (
     detail_response,
 )
 from core.replicas import read_from_replica
+from core.views import MethodCheckedFirst
 from users import services
 from users.authentication import TokenAuthentication
 from users.models import User
