@@ -170,7 +170,7 @@ class LoginFailureLimit:
     back, so concurrent guesses cannot slip past the limit between a check and a count. Once the
     limit is reached every login to that username is refused until the window ends, the correct
     password included (the limit is no oracle), and no password is hashed. `users.services.log_in`
-    counts; the login view answers 429.
+    and the admin login (users/admin_login.py) count; each answers 429 in its own way.
     """
 
     def __init__(self, username: str):
