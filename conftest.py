@@ -155,3 +155,18 @@ def auth_client(user) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     client.token = token
     return client
+
+
+@pytest.fixture(autouse=True)
+def _writes_go_through_services():
+    # Every API request's writes to the profile's tables happen inside a users.services
+    # function, which pins its writer's reads (core.services; users/tests/write_guard.py).
+    from users.tests.write_guard import WriteWatch
+
+    watch = WriteWatch()
+    watch.start()
+    yield watch
+    watch.stop()
+    assert not watch.violations, "writes outside a service (no read-your-writes pin):\n" + (
+        "\n".join(watch.violations)
+    )

@@ -271,8 +271,8 @@ _admin_login = env.str("OVERWORLD_THROTTLE_ADMIN_LOGIN", default="10/min")
 OVERWORLD_THROTTLE_ADMIN_LOGIN = None if _admin_login.lower() == "none" else _admin_login
 
 # --- Profile email privacy ----------------------------------------------------------------------
-# Who sees a profile's `email` (users.selectors): "public", every reader (the API document);
-# "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
+# Who sees a profile's `email` (users.profile_document): "public", every reader (the API
+# document); "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
 
 OVERWORLD_PROFILE_EMAIL = env.str("OVERWORLD_PROFILE_EMAIL", default="public").lower()
 if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
@@ -284,7 +284,8 @@ if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Closed by default: a view that says nothing needs a token; the public ones say AllowAny.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

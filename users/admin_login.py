@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
-from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 from users.throttling import LoginFailureLimit, WindowCounter
@@ -52,10 +51,8 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
         if not client.hit():
             self.refuse(client.wait)
         failures = LoginFailureLimit(username)
-        try:
-            failures.reserve()
-        except Throttled as throttled:
-            self.refuse(throttled.wait)
+        if not failures.reserve():
+            self.refuse(failures.wait)
         # Django's check: authenticate() (which sends user_login_failed on a wrong password),
         # then is_active and is_staff. Any of them failing raises and leaves the failure counted.
         cleaned_data = super().clean()

@@ -28,7 +28,6 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
@@ -169,8 +168,9 @@ class LoginFailureLimit:
     The per-client throttle does not stop a guesser spread over many addresses; this does. Each
     attempt reserves one failure before the password is checked and a successful login gives it
     back, so concurrent guesses cannot slip past the limit between a check and a count. Once the
-    limit is reached every login to that username gets 429 until the window ends, the correct
-    password included (the limit is no oracle), and no password is hashed.
+    limit is reached every login to that username is refused until the window ends, the correct
+    password included (the limit is no oracle), and no password is hashed. `users.services.log_in`
+    and the admin login (users/admin_login.py) count; each answers 429 in its own way.
     """
 
     def __init__(self, username: str):
@@ -179,10 +179,14 @@ class LoginFailureLimit:
         # and "MADELINE" are one account (case-insensitive login), so they share one count.
         self.counter = WindowCounter(f"login-failures:{username.casefold()}", rate)
 
-    def reserve(self) -> None:
-        """Count this attempt as a failure until it succeeds; 429 when none are left."""
-        if not self.counter.hit():
-            raise Throttled(wait=self.counter.wait)
+    def reserve(self) -> bool:
+        """Count this attempt as a failure until it succeeds; False when none are left."""
+        return self.counter.hit()
+
+    @property
+    def wait(self) -> int:
+        """Whole seconds until the window ends and logins to this username are counted anew."""
+        return self.counter.wait
 
     def release(self) -> None:
         """The attempt succeeded: it was no failure."""

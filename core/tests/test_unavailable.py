@@ -333,10 +333,10 @@ def test_write_whose_first_connect_failed_is_retried(
 def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_again(
     raising_client, user, monkeypatch, settings, body_format, retried
 ):
-    from users import serializers
+    from users import services
 
     calls = []
-    real_authenticate = serializers.authenticate
+    real_authenticate = services.authenticate
 
     def refuse_once(*args, **kwargs):
         calls.append(1)
@@ -344,7 +344,7 @@ def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_aga
             raise OperationalError("connection refused")
         return real_authenticate(*args, **kwargs)
 
-    monkeypatch.setattr(serializers, "authenticate", refuse_once)
+    monkeypatch.setattr(services, "authenticate", refuse_once)
     monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
     monkeypatch.setattr(unavailable, "nothing_reached_a_database", lambda: True)
 
@@ -580,7 +580,7 @@ def test_sqlite_full_database_answers_503(
     full.close()
     assert str(driver_error.value) == "database or disk is full"
     monkeypatch.setattr(
-        "users.models.User.follow", fail_with(OperationalError(str(driver_error.value)))
+        "users.services.follow", fail_with(OperationalError(str(driver_error.value)))
     )
     raising_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
 
