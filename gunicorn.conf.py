@@ -37,7 +37,10 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0").strip().lower() in {
 }
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
-accesslog = "-"
+# The application writes the access line (core.access: request id, route, duration, the same
+# under any server); gunicorn's own, the same request again without them, only when asked.
+_access_log = os.environ.get("GUNICORN_ACCESS_LOG", "0").strip().lower()
+accesslog = "-" if _access_log in {"1", "true", "yes", "on"} else None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
@@ -64,3 +67,22 @@ try:
     importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
 except ImproperlyConfigured as exc:
     sys.exit(f"gunicorn: {exc}")
+
+# --- Metrics across workers (core.multiprocess, docs/operations.md, "Metrics") ------------------
+# Every worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up.
+# The master empties the directory (or makes a private one when metrics are on and none is
+# named) before the first worker starts; a worker that exits leaves its counters in the sum and
+# takes its live gauges (requests in flight) with it.
+from core import multiprocess as metrics_files  # noqa: E402 - after the settings check above
+
+
+def on_starting(server):
+    metrics_files.prepare()
+
+
+def child_exit(server, worker):
+    metrics_files.mark_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics_files.cleanup()

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     and the retry, replicas, health, OpenAPI and admin helpers. It has no models."""
 
     name = "core"
+
+    def ready(self):
+        # Their signal receivers: failed logins counted (user_login_failed), the request id
+        # unbound when a response is closed (request_finished).
+        from core import logging, metrics  # noqa: F401

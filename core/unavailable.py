@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 
+from core import metrics
+
 logger = logging.getLogger("core.unavailable")
 
 DETAIL = "Service temporarily unavailable, try again later."
@@ -162,6 +164,7 @@ class DependencyFailureMiddleware:
                 failure = getattr(retried, "dependency_failure", None)
                 if failure is None:
                     return response
+        metrics.dependency_failed(failure)
         logger.error(
             "%s %s: 503, dependency unavailable (%s)",
             request.method,

@@ -91,7 +91,10 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
-    # Outermost: sees every response, so it can retry a safe request whose database connection
+    # Outermost: the request id, the access line and the HTTP metrics (core.access) cover
+    # everything below, the dependency 503 line and core.unavailable's retry included.
+    "core.access.AccessMiddleware",
+    # Then: sees every response, so it can retry a safe request whose database connection
     # died and log each dependency 503 once (core.unavailable).
     "core.unavailable.DependencyFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -399,17 +402,38 @@ STORAGES = {
 
 # --- Logging ------------------------------------------------------------------------------------
 
-# Everything goes to stderr, one line per record, for the process manager to collect; gunicorn
-# writes its own access log (one line per request) and error log (gunicorn.conf.py).
+# Everything goes to stderr, one line per record, for the process manager to collect: the
+# application's records and the access line (core.access, one per request, written by the app
+# under any server; gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=1). Each record
+# written while serving a request carries its id (core.logging). OVERWORLD_LOG_FORMAT: `text`
+# (default) or `json`, one JSON object per line.
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+OVERWORLD_LOG_FORMAT = os.environ.get("OVERWORLD_LOG_FORMAT", "").strip().lower() or "text"
+if OVERWORLD_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(
+        f"OVERWORLD_LOG_FORMAT must be 'text' or 'json', not {OVERWORLD_LOG_FORMAT!r}."
+    )
+# The access line, one per request at INFO, whatever DJANGO_LOG_LEVEL says; 0 turns it off.
+OVERWORLD_ACCESS_LOG = env_bool("OVERWORLD_ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request": {"()": "core.logging.RequestContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "()": "core.logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": OVERWORLD_LOG_FORMAT,
+            "filters": ["request"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -419,5 +443,14 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # Every SQL statement at DEBUG: far too loud even when debugging something else.
         "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        "core.access": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# --- Metrics and request ids (core.metrics, core.access; docs/operations.md, "Metrics") ---------
+# GET /metrics answers only `Authorization: Bearer <this token>`; unset: off (404 to everyone,
+# nothing counted). Several server workers add up their counts through PROMETHEUS_MULTIPROC_DIR
+# (core.multiprocess; gunicorn.conf.py makes a private one when it is unset).
+OVERWORLD_METRICS_TOKEN = os.environ.get("OVERWORLD_METRICS_TOKEN", "").strip()
+# A browser (the frontend) may read the id of a response, to quote it in an error report.
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]

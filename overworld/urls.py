@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
 from core.http import MethodCheckedFirst
+from core.metrics import metrics_view
 
 
 class SchemaView(MethodCheckedFirst, SpectacularAPIView):
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     re_path(r"^healthz/?$", healthz, name="healthz"),
     re_path(r"^readyz/?$", readyz, name="readyz"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
 ]
 
 handler400 = "core.http.bad_request"
