@@ -1,6 +1,8 @@
 """GET /metrics and the families it shows, in one process (the multiprocess sum:
 core/tests/test_multiprocess.py; a real Prometheus: overworld/tests/test_prometheus.py)."""
 
+import json
+import re
 import time
 
 import pytest
@@ -375,3 +377,31 @@ def test_metrics_count_failed_logins_of_the_api_and_the_admin(metrics_on):
 
     assert value("overworld_login_failures_total", where="api") - before["api"] == 2
     assert value("overworld_login_failures_total", where="admin") - before["admin"] == 1
+
+
+# --- The rules and the dashboard name real families ----------------------------------------------
+
+
+def exposed_names() -> set[str]:
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
+    return {
+        family.name + suffix for family in REGISTRY.collect() for suffix in suffixes[family.type]
+    }
+
+
+@pytest.mark.parametrize("path", ["deploy/prometheus/alerts.yml", "deploy/grafana/overworld.json"])
+def test_metrics_rules_and_dashboard_query_only_families_that_exist(settings, path):
+    text = (settings.BASE_DIR / path).read_text()
+    queried = set(re.findall(r"\boverworld_[a-z_]+", text))
+
+    assert queried
+    assert queried - exposed_names() == set()
+
+
+def test_metrics_dashboard_is_grafana_json_with_a_query_per_panel(settings):
+    dashboard = json.loads((settings.BASE_DIR / "deploy/grafana/overworld.json").read_text())
+    panels = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
+
+    assert dashboard["uid"] == "overworld-api"
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+    assert all(panel["targets"] and all(t["expr"] for t in panel["targets"]) for panel in panels)
