@@ -16,17 +16,18 @@ as production runs it (gunicorn.conf.py, 2 workers x 4 threads):
 - `json`: `on` with OVERWORLD_LOG_FORMAT=json.
 
 Each round loads every endpoint on every variant in turn with wrk (bench/run.py's `measure`),
-so the variants share the machine's state; the table has the medians over rounds of the process
-CPU per request (the server's workers, its PostgreSQL backends and wrk, from /proc), which stays
-meaningful on a shared machine, and the cost of `on` and `json` against `off`, per round.
+the variants' order reversed every other round, so that they share the machine's state; the
+table has the medians over rounds of the process CPU per request (the server's workers, its
+PostgreSQL backends and wrk, from /proc), which stays meaningful on a shared machine, and the
+median over rounds of the cost of `on` and `json` against `off` in the same round.
 """
 
 import argparse
 import os
 import secrets
 import shutil
+import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -83,10 +84,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--endpoints", default="typical,user,floor")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "18530")))
     parser.add_argument("--pg-prefix", default=os.environ.get("BENCH_PG_PREFIX", "overworld_bench"))
     args = parser.parse_args()
     names = [name.strip() for name in args.variants.split(",")]
+    # Terminated, still stop the servers and drop the database (the finally block below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     workdir = Path(tempfile.mkdtemp(prefix="overworld-overhead-"))
     pg_db = f"{args.pg_prefix}_overhead_{os.getpid()}"
@@ -113,14 +117,17 @@ def main() -> None:
             Endpoint("user", "GET user/ (token)", "/api/users/user/", args.connections, auth=True),
             Endpoint("floor", "DRF floor (bench only)", "/bench/floor/", args.connections),
         ]
+        endpoints = [ep for ep in endpoints if ep.name in args.endpoints.split(",")]
         for name in names:
             for ep in endpoints:
                 run_wrk(servers[name].base + ep.path, connections=ep.connections, seconds=2,
                         token=info["token"] if ep.auth else None)  # fmt: skip
         runs = {(name, ep.name): [] for name in names for ep in endpoints}
         for round_ in range(args.rounds):
+            # Alternate the order, so that neither variant always runs first after the other.
+            order = names if round_ % 2 == 0 else names[::-1]
             for ep in endpoints:
-                for name in names:
+                for name in order:
                     r = measure(servers[name], ep, seconds=args.duration, token=info["token"],
                                 pg_db=pg_db, max_foreign=float("inf"))  # fmt: skip
                     runs[(name, ep.name)].append(r)
