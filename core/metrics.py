@@ -208,10 +208,6 @@ def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
 # --- GET /metrics -------------------------------------------------------------------------------
 
 
-def enabled() -> bool:
-    return bool(settings.OVERWORLD_METRICS_TOKEN)
-
-
 def authorized(request) -> bool:
     """`Authorization: Bearer <OVERWORLD_METRICS_TOKEN>`, compared in constant time."""
     token = settings.OVERWORLD_METRICS_TOKEN
