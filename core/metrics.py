@@ -197,11 +197,15 @@ def throttled(scope: str) -> None:
 
 @receiver(user_login_failed, dispatch_uid="core.metrics.login_failed")
 def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
-    """Django's signal for every failed authenticate(): the API's login and the admin's."""
-    path = getattr(request, "path_info", "") or ""
-    where = (
-        "admin" if path.startswith("/admin/") else "api" if path.startswith("/api/") else "other"
-    )
+    """Django's signal for every failed authenticate(): the API's login and the admin's (any
+    view of the admin site, wherever it is mounted); `other` without a request (a shell)."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.app_name == "admin":
+        where = "admin"
+    elif getattr(request, "path_info", "").startswith("/api/"):
+        where = "api"
+    else:
+        where = "other"
     LOGIN_FAILURES.labels(where).inc()
 
 

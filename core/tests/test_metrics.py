@@ -379,6 +379,17 @@ def test_metrics_count_failed_logins_of_the_api_and_the_admin(metrics_on):
     assert value("overworld_login_failures_total", where="admin") - before["admin"] == 1
 
 
+@pytest.mark.django_db
+def test_metrics_count_failed_logins_without_a_request_apart(metrics_on):
+    from django.contrib.auth import authenticate
+
+    make_user(username="theo")
+    before = value("overworld_login_failures_total", where="other")
+
+    assert authenticate(username="theo", password="wrong") is None
+    assert value("overworld_login_failures_total", where="other") - before == 1
+
+
 # --- The rules and the dashboard name real families ----------------------------------------------
 
 
