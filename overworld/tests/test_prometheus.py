@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -162,6 +163,9 @@ def scraped(tmp_path_factory):
         "OVERWORLD_METRICS_TOKEN": TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
+    # A previous run's counts left in the directory: the server start must empty it (gunicorn's
+    # on_starting hook), or every count below would be 1000 too high.
+    leave_stale_counts(metrics_dir, 1000)
     server = start_app_server(env, directory)
     prometheus = None
     try:
@@ -172,6 +176,28 @@ def scraped(tmp_path_factory):
             prometheus.stop()
         server.stop()
         shutil.rmtree(directory / "tsdb", ignore_errors=True)
+
+
+STALE = """
+import sys, django
+django.setup()
+from core import metrics
+for _ in range(int(sys.argv[1])):
+    metrics.observe_request("healthz", "GET", 200, 0.01)
+    metrics.observe_request("readyz", "GET", 200, 0.01)
+"""
+
+
+def leave_stale_counts(metrics_dir: Path, count: int) -> None:
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "DJANGO_SETTINGS_MODULE": "overworld.settings",
+    }
+    subprocess.run(
+        [sys.executable, "-c", STALE, str(count)], cwd=settings.BASE_DIR, env=env, check=True
+    )
+    assert list(metrics_dir.glob("counter_*.db"))
 
 
 def send(server: GunicornServer, path: str, count: int) -> list[int]:
