@@ -35,7 +35,7 @@ from django.test import RequestFactory  # noqa: E402
 from django.urls import resolve  # noqa: E402
 
 from core.access import AccessMiddleware  # noqa: E402
-from core.logging import JsonFormatter, RequestContextFilter, TextFormatter  # noqa: E402
+from core.logs import JsonFormatter, RequestContextFilter, TextFormatter  # noqa: E402
 
 BODY = b"x" * 16_219
 

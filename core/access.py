@@ -23,7 +23,7 @@ from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
 from core import metrics
-from core.logging import bind_request_id
+from core.logs import bind_request_id
 from core.request_id import HEADER, request_id_for
 
 logger = logging.getLogger("core.access")

@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -8,6 +10,10 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self):
-        # Their signal receivers: failed logins counted (user_login_failed), the request id
-        # unbound when a response is closed (request_finished).
-        from core import logging, metrics  # noqa: F401
+        from core import logs, metrics  # noqa: F401 - their signal receivers, connected
+        from core.unavailable import DjangoRequestLogFilter
+
+        # Here rather than in LOGGING: django.setup() configures logging before the apps are
+        # ready, so a project's own LOGGING cannot drop it, and a dependency 503 is logged once
+        # (by core.unavailable) whatever the logging configuration.
+        logging.getLogger("django.request").addFilter(DjangoRequestLogFilter())

@@ -176,6 +176,8 @@ def primary_reason(pin: int | None) -> str:
     """Why no replica could answer a reader with `pin`: the replicas' states as just probed."""
     from core.replicas import refresh  # here: core.replicas imports this module for its hooks
 
+    if settings.OVERWORLD_REPLICA_REMOTE_APPLY:
+        return "down"  # never behind there: only a replica that failed is skipped
     now, reasons = time.monotonic(), set()
     for alias in settings.DATABASE_REPLICAS:
         state = refresh(alias)  # fresh: usable_replica() probed it a moment ago

@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from overworld.env import env
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 # gauge_livesum_1234.db, gauge_liveall_1234.db, ...: the files of gauges that only count while
 # their process lives.
@@ -40,7 +42,7 @@ _made_here: str | None = None
 
 def directory() -> str | None:
     """PROMETHEUS_MULTIPROC_DIR, or None when metrics are counted in one process only."""
-    return os.environ.get(ENV) or None
+    return env.str(ENV, default="") or None
 
 
 def ensure_directory() -> None:
@@ -55,7 +57,7 @@ def ensure_directory() -> None:
 def metrics_enabled() -> bool:
     # The setting itself (overworld.settings) reads the same variable; this module must work
     # before Django's settings are loaded (a server's master, a shell).
-    return bool(os.environ.get("OVERWORLD_METRICS_TOKEN", "").strip())
+    return bool(env.str("OVERWORLD_METRICS_TOKEN", default=""))
 
 
 def prepare() -> str | None:
@@ -73,7 +75,9 @@ def prepare() -> str | None:
         if not metrics_enabled():
             return None
         path = _made_here = tempfile.mkdtemp(prefix="overworld-metrics-")
-        os.environ[ENV] = path
+        # Written, not read: the workers the server forks inherit it (and so does
+        # prometheus-client, which reads it itself when the application imports it).
+        os.environ.update({ENV: path})
     Path(path).mkdir(parents=True, exist_ok=True)
     for stale in Path(path).glob("*.db"):
         stale.unlink(missing_ok=True)

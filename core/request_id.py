@@ -1,7 +1,7 @@
 """Which id a request carries: the trusted proxy's, or a new one.
 
 Every response has `X-Request-ID` (core.access), and every log line written while serving the
-request carries the same id (core.logging), so a client's report, the proxy's log and this
+request carries the same id (core.logs), so a client's report, the proxy's log and this
 application's lines can be joined. An incoming `X-Request-ID` is kept only behind trusted
 proxies (OVERWORLD_NUM_PROXIES > 0, the setting the throttle trusts X-Forwarded-For by): there
 the proxy sets or passes it. Without one, a client could write whatever it likes into the logs

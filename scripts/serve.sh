@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serve the API on http://localhost:8000 (GUNICORN_BIND) the way production does (gunicorn), on
 # the embedded SQLite database unless DATABASE_URL says otherwise. Migrations and demo data are
-# applied first. The secret key is the checkout's own (.secret_key, made by the settings on first
+# applied first. The secret key is the checkout's own (.secret_key, made by manage.py on first
 # use, overworld/local_key.py) unless DJANGO_SECRET_KEY is set.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
@@ -37,6 +37,9 @@ ensure_venv requirements.txt
 export DJANGO_SESSION_COOKIE_SECURE="${DJANGO_SESSION_COOKIE_SECURE:-0}"
 export DJANGO_CSRF_COOKIE_SECURE="${DJANGO_CSRF_COOKIE_SECURE:-0}"
 
+# A database that does not exist or a server that does not answer: one line naming the fix
+# (e.g. the createdb command), not migrate's chained tracebacks.
+"$VENV/bin/python" manage.py check_database
 "$VENV/bin/python" manage.py migrate --noinput
 # Demo catalogue and users (madeline, theo, granny; none can log in). Idempotent and quick;
 # OVERWORLD_SEED_DEMO=0 skips it.

@@ -100,6 +100,16 @@ class WindowCounter:
         else:
             ThrottleCounter.objects.filter(key=self.key).update(count=F("count") - 1)
 
+    def reset(self) -> None:
+        """Forget this window's count (manage.py unlock_login): the next event is the first."""
+        if self.limit is None:
+            return
+        cache = atomic_cache()
+        if cache is not None:
+            cache.delete(self.key)
+        else:
+            ThrottleCounter.objects.filter(key=self.key).delete()
+
     def _incr_cache(self, cache) -> int:
         # The key outlives its window by a minute, so it cannot expire between add and incr
         # while the window is still current; the retry covers a request that straddles it.
@@ -180,3 +190,7 @@ class LoginFailureLimit:
     def release(self) -> None:
         """The attempt succeeded: it was no failure."""
         self.counter.unhit()
+
+    def reset(self) -> None:
+        """Lift the lockout now: the username's failures of this window are forgotten."""
+        self.counter.reset()

@@ -11,7 +11,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from core.http import MethodCheckedFirst
 from core.openapi import (
     BODY_ERRORS,
     EMPTY_LIST,
@@ -24,6 +23,7 @@ from core.openapi import (
     detail_response,
 )
 from core.replicas import read_from_replica, record_write
+from core.views import MethodCheckedFirst
 from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly

@@ -1,4 +1,4 @@
-"""Request ids, the access line and the log formats (core.access, core.request_id, core.logging)."""
+"""Request ids, the access line and the log formats (core.access, core.request_id, core.logs)."""
 
 import json
 import logging
@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 from rest_framework.test import APIClient
 
-from core.logging import JsonFormatter, RequestContextFilter, TextFormatter, current_request_id
+from core.logs import JsonFormatter, RequestContextFilter, TextFormatter, current_request_id
 from overworld.tests.test_settings import run_python
 from users import views
 

@@ -266,11 +266,11 @@ def test_metrics_count_dependency_failures_answered_503(
 
 
 @pytest.fixture
-def fake_replica(settings, monkeypatch):
+def fake_replica(settings):
     """One replica, `replica_fake`, whose state the test sets; reads never reach it."""
     alias = "replica_fake"
     settings.DATABASE_REPLICAS = [alias]
-    monkeypatch.setattr(replicas, "is_primary_itself", lambda alias: False)
+    settings.OVERWORLD_REPLICA_REMOTE_APPLY = False
     state = replicas._state(alias)
     state.checked = time.monotonic() + 3600  # fresh: no probe
     state.down_until, state.lag, state.replay_lsn = -float("inf"), 0.0, 100

@@ -35,7 +35,7 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-@receiver(request_finished, dispatch_uid="core.logging.unbind_request_id")
+@receiver(request_finished, dispatch_uid="core.logs.unbind_request_id")
 def unbind_request_id(**kwargs) -> None:
     _request_id.set(None)
 
