@@ -362,6 +362,22 @@ def test_metrics_count_throttle_rejections_by_scope(metrics_on, settings):
 
 
 @pytest.mark.django_db
+def test_metrics_count_the_admin_login_throttle_by_its_scope(metrics_on, settings):
+    settings.OVERWORLD_THROTTLE_ADMIN_LOGIN = "1/day"
+    make_user(username="root", is_staff=True, is_superuser=True)
+    before = value("overworld_throttled_total", scope="admin-login")
+    client = Client(REMOTE_ADDR="10.0.0.9")
+
+    statuses = [
+        client.post("/admin/login/", {"username": "root", "password": "no"}).status_code
+        for _ in range(2)
+    ]
+
+    assert statuses == [200, 429]
+    assert value("overworld_throttled_total", scope="admin-login") - before == 1
+
+
+@pytest.mark.django_db
 def test_metrics_count_failed_logins_of_the_api_and_the_admin(metrics_on):
     make_user(username="root", is_staff=True, is_superuser=True)
     before = {
