@@ -37,7 +37,9 @@ threads = env.int("GUNICORN_THREADS", default=4)
 reuse_port = env.bool("GUNICORN_REUSE_PORT", default=False)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 keepalive = 5
-accesslog = "-"
+# The application writes the access line (core.access: request id, route, duration, the same
+# under any server); gunicorn's own, the same request again without them, only when asked.
+accesslog = "-" if env.bool("GUNICORN_ACCESS_LOG", default=False) else None
 errorlog = "-"
 loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
@@ -66,3 +68,22 @@ try:
     importlib.import_module(_settings_module)
 except ImproperlyConfigured as exc:
     sys.exit(f"gunicorn: {exc}")
+
+# --- Metrics across workers (core.multiprocess, docs/operations.md, "Metrics") ------------------
+# Every worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up.
+# The master empties the directory (or makes a private one when metrics are on and none is
+# named) before the first worker starts; a worker that exits leaves its counters in the sum and
+# takes its live gauges (requests in flight) with it.
+from core import multiprocess as metrics_files  # noqa: E402 - after the settings check above
+
+
+def on_starting(server):
+    metrics_files.prepare()
+
+
+def child_exit(server, worker):
+    metrics_files.mark_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics_files.cleanup()

@@ -43,6 +43,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -269,16 +271,20 @@ def read_from_replica(
         # Without the pin a replica might not have this reader's own writes: the primary is
         # always right. Its own failure, if the cache is the primary, is issue 8's 503.
         logger.warning("read-your-writes pin unavailable, reading the primary: %s", exc)
+        metrics.profile_read_on_primary("pin_unavailable")
         return read()
     alias = usable_replica(pin)
     if alias is None:
+        metrics.profile_read_on_primary(metrics.primary_reason(pin))
         return read()
     try:
         with replica_reads(alias):
-            return read()
+            return metrics.profile_read_on_replica(read())
     except confirm_on_primary:
+        metrics.profile_read_on_primary("not_found")
         return read()
     except Exception as exc:  # noqa: BLE001 - whatever failed here, the primary answers
+        metrics.profile_read_on_primary("failed")
         # Not only DatabaseError: a dependency-failure layer (issue 8) may have turned the
         # replica's error into its own 503 exception already. The read is redone on the
         # primary either way; a real bug fails there again and is reported from there.

@@ -31,6 +31,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse, RawPostDataException, UnreadablePostError
 
+from core import metrics
+
 logger = logging.getLogger("core.unavailable")
 
 DETAIL = "Service temporarily unavailable, try again later."
@@ -196,6 +198,7 @@ class DependencyFailureMiddleware:
                     return response
         # Django's own record of this response is left out (DjangoRequestLogFilter).
         request.dependency_failure = failure
+        metrics.dependency_failed(failure)
         logger.error(
             "%s %s: 503, dependency unavailable (%s)",
             request.method,

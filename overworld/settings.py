@@ -60,7 +60,10 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
-    # Outermost: sees every response, so it can retry a safe request whose database connection
+    # Outermost: the request id, the access line and the HTTP metrics (core.access) cover
+    # everything below, the dependency 503 line and core.unavailable's retry included.
+    "core.access.AccessMiddleware",
+    # Then: sees every response, so it can retry a safe request whose database connection
     # died and log each dependency 503 once (core.unavailable).
     "core.unavailable.DependencyFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -382,17 +385,38 @@ STORAGES = {
 
 # --- Logging ------------------------------------------------------------------------------------
 
-# Everything goes to stderr, one line per record, for the process manager to collect; gunicorn
-# writes its own access log (one line per request) and error log (gunicorn.conf.py).
+# Everything goes to stderr, one line per record, for the process manager to collect: the
+# application's records and the access line (core.access, one per request, written by the app
+# under any server; gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=1). Each record
+# written while serving a request carries its id (core.logs). OVERWORLD_LOG_FORMAT: `text`
+# (default) or `json`, one JSON object per line.
 LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
+OVERWORLD_LOG_FORMAT = env.str("OVERWORLD_LOG_FORMAT", default="text").lower()
+if OVERWORLD_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(
+        f"OVERWORLD_LOG_FORMAT must be 'text' or 'json', not {OVERWORLD_LOG_FORMAT!r}."
+    )
+# The access line, one per request at INFO, whatever DJANGO_LOG_LEVEL says; 0 turns it off.
+OVERWORLD_ACCESS_LOG = env.bool("OVERWORLD_ACCESS_LOG", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request": {"()": "core.logs.RequestContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "()": "core.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": OVERWORLD_LOG_FORMAT,
+            "filters": ["request"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -402,6 +426,7 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # Every SQL statement at DEBUG: far too loud even when debugging something else.
         "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        "core.access": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
 
@@ -412,3 +437,11 @@ OVERWORLD_BACKUP_DIR = BASE_DIR / env.str("OVERWORLD_BACKUP_DIR", default="backu
 OVERWORLD_BACKUP_KEEP = env.int("OVERWORLD_BACKUP_KEEP", default=14)
 # Days a backup is kept at most (0: no age limit); the newest one is always kept.
 OVERWORLD_BACKUP_KEEP_DAYS = env.int("OVERWORLD_BACKUP_KEEP_DAYS", default=0)
+
+# --- Metrics and request ids (core.metrics, core.access; docs/operations.md, "Metrics") ---------
+# GET /metrics answers only `Authorization: Bearer <this token>`; unset: off (404 to everyone,
+# nothing counted). Several server workers add up their counts through PROMETHEUS_MULTIPROC_DIR
+# (core.multiprocess; gunicorn.conf.py makes a private one when it is unset).
+OVERWORLD_METRICS_TOKEN = env.str("OVERWORLD_METRICS_TOKEN", default="")
+# A browser (the frontend) may read the id of a response, to quote it in an error report.
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core import metrics
 from users.models import ThrottleCounter
 
 ATOMIC_INCR_CACHES = (RedisCache, BaseMemcachedCache)
@@ -55,6 +56,7 @@ class WindowCounter:
 
     def __init__(self, name: str, rate: str | None, now: float | None = None):
         self.limit, self.duration = parse_rate(rate)
+        self.scope = name.partition(":")[0]
         self.now = time.time() if now is None else now
         if self.limit is None:
             return
@@ -73,12 +75,13 @@ class WindowCounter:
         if self.limit is None:
             return True
         cache = atomic_cache()
-        if cache is None:
-            return self._incr_table() <= self.limit
         # Without a count there is no limit: a Redis that is down or hung propagates, and every
         # register/login answers 503 (core.unavailable), which keeps password guessing
         # shut while it lasts and tells the client the fault is temporary.
-        return self._incr_cache(cache) <= self.limit
+        fits = (self._incr_table() if cache is None else self._incr_cache(cache)) <= self.limit
+        if not fits:
+            metrics.throttled(self.scope)  # the name's prefix: auth, login-failures, ...
+        return fits
 
     def unhit(self) -> None:
         """Take back one event counted by `hit()` in this window."""
