@@ -9,7 +9,7 @@ pytest_plugins = ["overworld.tests.browser"]
 
 
 def pytest_collection_modifyitems(items):
-    # Tests that use the database may use the replica aliases too (they are the same test
+    # Tests that use the database may use the replica aliases too (test mirrors of the test
     # database, see below); pytest-django allows only `default` unless told.
     from django.conf import settings
 
@@ -31,15 +31,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    # With DATABASE_REPLICA_URLS set, each replica alias becomes the test database itself
-    # through a second alias (TEST MIRROR, settings.py): a real replica cannot see a test's
-    # transaction, nor hold a test database of its own. The router still picks the replica
-    # alias for every profile read; core.replicas treats an alias that names the primary's
-    # own database as never behind. Real replication is tested in users/tests/test_replicas.py.
+    # With DATABASE_REPLICA_URLS set, each replica alias is a test mirror of the test database
+    # (TEST MIRROR, settings.py: Django points it at the test database instead of creating one
+    # on a read-only server), on the primary's server. Being the same database, it has every
+    # commit at once: the router skips the lag probe and the pins, as for replicas with
+    # synchronous_commit = remote_apply. Real replication: users/tests/test_replicas.py.
     for alias in settings.DATABASE_REPLICAS:
         settings.DATABASES[alias].update(
-            {key: database.get(key) for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
+            {key: database.get(key) for key in ("HOST", "PORT", "USER", "PASSWORD")}
         )
+    if settings.DATABASE_REPLICAS:
+        settings.OVERWORLD_REPLICA_REMOTE_APPLY = True
     if database["ENGINE"] == "django.db.backends.sqlite3":
         test = database.setdefault("TEST", {})
         if not test.get("NAME"):
@@ -47,7 +49,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup):
     """pytest-django's, plus: on PostgreSQL, end the test database's other sessions first.
 
     DROP DATABASE refuses while anyone is connected, and a pooler in front of the server
@@ -62,12 +64,26 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if connection.vendor != "postgresql":
         return
     connections.close_all()
-    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            [connection.settings_dict["NAME"]],
-        )
+    import psycopg2
+
+    database = connection.settings_dict
+    admin = psycopg2.connect(
+        dbname="postgres",
+        host=database["HOST"],
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        password=database["PASSWORD"],
+    )
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database["NAME"]],
+            )
+    finally:
+        admin.close()
 
 
 @pytest.fixture(autouse=True)
@@ -93,26 +109,25 @@ def _empty_cache(request):
 
 
 @pytest.fixture(autouse=True)
-def _replicas_see_the_test_transaction(request):
-    # A test on `db` runs inside one transaction on the default connection, which a second
-    # connection cannot see: while it runs, each replica alias is that very connection in this
-    # thread (queries counted on `default` include the replica reads, as without replicas).
-    # Other threads (live servers) open their own connections to the same committed data.
+def _no_replicas_inside_the_test_transaction(request):
+    # A test on `db` runs inside one transaction on the default connection, which no other
+    # connection sees, a test mirror's included (Django: replication in tests needs
+    # TransactionTestCase): its reads stay on the primary. Transactional tests (live servers,
+    # races) commit, and their profile reads go through the replica aliases.
     from django.conf import settings
 
-    marker = request.node.get_closest_marker("django_db")
-    if not settings.DATABASE_REPLICAS or not (marker or DB_FIXTURES & set(request.fixturenames)):
-        yield
+    if not settings.DATABASE_REPLICAS or not _runs_in_a_transaction(request):
         return
-    request.getfixturevalue("_empty_cache")
-    from django.db import connections
+    request.getfixturevalue("settings").DATABASE_REPLICAS = []
 
-    own = {alias: connections[alias] for alias in settings.DATABASE_REPLICAS}
-    for alias in own:
-        connections[alias] = connections["default"]
-    yield
-    for alias, connection in own.items():
-        connections[alias] = connection
+
+def _runs_in_a_transaction(request) -> bool:
+    """Whether the test's database work is one transaction that is rolled back (`db`)."""
+    marker = request.node.get_closest_marker("django_db")
+    used = DB_FIXTURES & set(request.fixturenames)
+    if not (marker or used):
+        return False
+    return not ((marker and marker.kwargs.get("transaction")) or used - {"db"})
 
 
 @pytest.fixture
@@ -140,3 +155,18 @@ def auth_client(user) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     client.token = token
     return client
+
+
+@pytest.fixture(autouse=True)
+def _writes_go_through_services():
+    # Every API request's writes to the profile's tables happen inside a users.services
+    # function, which pins its writer's reads (core.services; users/tests/write_guard.py).
+    from users.tests.write_guard import WriteWatch
+
+    watch = WriteWatch()
+    watch.start()
+    yield watch
+    watch.stop()
+    assert not watch.violations, "writes outside a service (no read-your-writes pin):\n" + (
+        "\n".join(watch.violations)
+    )

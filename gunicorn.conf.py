@@ -22,48 +22,68 @@ Chosen from measurements on this 2-core machine:
 import importlib
 import os
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0").strip().lower() in {
-    "1",
-    "true",
-    "yes",
-    "on",
-}
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+from overworld.env import env
+from overworld.local_key import ensure_checkout_key
+
+# Every variable through the project's one parser (overworld/env.py: a blank value is unset).
+bind = env.str("GUNICORN_BIND", default="127.0.0.1:8000")
+worker_class = env.str("GUNICORN_WORKER_CLASS", default="gthread")
+workers = env.int("GUNICORN_WORKERS", default=2)
+threads = env.int("GUNICORN_THREADS", default=4)
+reuse_port = env.bool("GUNICORN_REUSE_PORT", default=False)
+timeout = env.int("GUNICORN_TIMEOUT", default=30)
 keepalive = 5
-# The access log is gunicorn's own unless GUNICORN_ACCESS_LOG=0 (an app that writes its own
-# access line, or a benchmark, turns it off).
-_access_log = os.environ.get("GUNICORN_ACCESS_LOG", "1").strip().lower()
-accesslog = None if _access_log in {"0", "false", "no", "off"} else "-"
+# The application writes the access line (core.access: request id, route, duration, the same
+# under any server); gunicorn's own, the same request again without them, only when asked.
+accesslog = "-" if env.bool("GUNICORN_ACCESS_LOG", default=False) else None
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = env.str("GUNICORN_LOG_LEVEL", default="info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'
 # gunicorn >= 25 opens a control socket for `gunicornc` at one fixed path per user
 # ($HOME/.gunicorn/gunicorn.ctl), which every other gunicorn of that user (another checkout, a
 # test server) would take over or delete. Off unless a path is given.
-_control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "").strip()
+_control_socket = env.str("GUNICORN_CONTROL_SOCKET", default="")
 control_socket_disable = not _control_socket
 if _control_socket:
     control_socket = _control_socket
 
-# --- Graceful stop (docs/deployment.md, "Stopping and reloading") ---------------------
+# --- Graceful stop (docs/deployment.md, "When a dependency fails") ---------------------
 # On SIGTERM (what an orchestrator sends) or a SIGHUP reload, workers stop accepting and get
 # this many seconds to finish the requests they already accepted before they are killed. Keep
 # it under the orchestrator's own grace period (Kubernetes: terminationGracePeriodSeconds, 30).
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=25)
 
 # --- Refuse to start without a secret key, in one line --------------------------------------------
 # The settings are imported here, in the master, before it binds or forks: a deployment without
 # DJANGO_SECRET_KEY stops with the settings' one-line reason and exit status 1, instead of every
-# worker failing to boot with a traceback (overworld/local_key.py: what a checkout may do instead).
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "overworld.settings")  # as overworld/wsgi.py
+# worker failing to boot with a traceback. A checkout without one makes its own key file first
+# (overworld/local_key.py).
+_settings_module = os.environ.setdefault("DJANGO_SETTINGS_MODULE", "overworld.settings")
 try:
-    importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
+    ensure_checkout_key(Path(__file__).resolve().parent)
+    importlib.import_module(_settings_module)
 except ImproperlyConfigured as exc:
     sys.exit(f"gunicorn: {exc}")
+
+# --- Metrics across workers (core.multiprocess, docs/operations.md, "Metrics") ------------------
+# Every worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up.
+# The master empties the directory (or makes a private one when metrics are on and none is
+# named) before the first worker starts; a worker that exits leaves its counters in the sum and
+# takes its live gauges (requests in flight) with it.
+from core import multiprocess as metrics_files  # noqa: E402 - after the settings check above
+
+
+def on_starting(server):
+    metrics_files.prepare()
+
+
+def child_exit(server, worker):
+    metrics_files.mark_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics_files.cleanup()

@@ -2,11 +2,12 @@
 
 Usage (against a database seeded by bench/prepare.py, whose --out JSON gives the token):
     DATABASE_URL=postgres://... DJANGO_SECRET_KEY=x DJANGO_DEBUG=0 \
-        python bench/inprocess.py prepare.json
+        python bench/inprocess.py prepare.json [--only floor,user] [--requests 2000]
 No HTTP: Django's test client calls the application directly, so the figures are the API's own
 work (docs/performance.md, "Issue 11").
 """
 
+import argparse
 import json
 import os
 import resource
@@ -41,7 +42,7 @@ def backend_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main(prepare_json: str) -> None:
+def main(prepare_json: str, only: set[str] | None = None, requests: int | None = None) -> None:
     info = json.loads(Path(prepare_json).read_text())
     token = {"HTTP_AUTHORIZATION": f"Token {info['token']}"}
     cases = [
@@ -57,6 +58,9 @@ def main(prepare_json: str) -> None:
     ]
     client = Client(HTTP_HOST="127.0.0.1")
     for name, path, n, headers in cases:
+        if only and name not in only:
+            continue
+        n = requests or n
         client.get(path, **headers)
         walls = []
         cpu, pg = own_cpu(), backend_cpu()
@@ -73,4 +77,9 @@ def main(prepare_json: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("prepare_json")
+    parser.add_argument("--only", default="", help="comma list of cases, e.g. floor,user")
+    parser.add_argument("--requests", type=int, default=None, help="per case (default: its own)")
+    args = parser.parse_args()
+    main(args.prepare_json, set(filter(None, args.only.split(","))), args.requests)

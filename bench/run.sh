@@ -4,6 +4,14 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_venv.sh"
 cd "$ROOT"
+
+# The usage first, installing nothing: bench/run.py parses its options with the standard library.
+for arg in "$@"; do
+    if [ "$arg" = "-h" ] || [ "$arg" = "--help" ]; then
+        exec "$(pick_python)" bench/run.py --help
+    fi
+done
+
 ensure_venv requirements.txt
 
 stamp="$VENV/.installed-bench-$(cat requirements.txt bench/requirements.txt | sha256sum | cut -c1-16)"

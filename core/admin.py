@@ -14,12 +14,13 @@ from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
 from django.db import connections, router
 from django.db.models import ProtectedError, RestrictedError
-from django.db.models.deletion import Collector
 from django.urls import NoReverseMatch, reverse
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
+
+from core.compat import planned_deletion
 
 # Below this many rows an exact count is cheap, and small tables' estimates are the least
 # reliable (a table never analysed reports -1).
@@ -74,27 +75,18 @@ class BoundedDeleteMixin:
 
     Django's page collects every object the deletion cascades to, one Python object each, and
     lists them all: a user with 100k followers is a 100k-line page. Here the cascade is planned
-    the way the deletion itself runs it (Collector: rows without further cascades or signals are
-    deleted by one query each, "fast deletes"), and those are counted with COUNT(*). At most
-    DELETE_LISTED of the objects being deleted are named.
+    the way the deletion itself runs it (core.compat.planned_deletion: rows without further
+    cascades or signals are deleted by one query each, "fast deletes"), and those are counted
+    with COUNT(*). At most DELETE_LISTED of the objects being deleted are named.
     """
 
     def get_deleted_objects(self, objs, request):
-        using = router.db_for_write(self.model)
-        collector = Collector(using=using, origin=objs)
-        protected = []
         try:
-            collector.collect(objs)
+            counts, fetched = planned_deletion(objs, using=router.db_for_write(self.model))
         except (ProtectedError, RestrictedError) as error:
             blocking = getattr(error, "protected_objects", None) or error.restricted_objects
             protected = [self._describe(request, obj) for obj in list(blocking)[:DELETE_LISTED]]
             return [], {}, set(), protected
-
-        counts = {}
-        for model, instances in collector.data.items():
-            counts[model] = counts.get(model, 0) + len(instances)
-        for queryset in collector.fast_deletes:
-            counts[queryset.model] = counts.get(queryset.model, 0) + queryset.count()
 
         perms_needed = set()
         for model, count in counts.items():
@@ -103,7 +95,7 @@ class BoundedDeleteMixin:
             if not self.admin_site.get_model_admin(model).has_delete_permission(request):
                 perms_needed.add(model._meta.verbose_name)
 
-        deleted_here = collector.data.get(self.model)
+        deleted_here = fetched.get(self.model)
         if deleted_here:
             listed = sorted(deleted_here, key=lambda obj: obj.pk)[:DELETE_LISTED]
         else:  # deleted by one query, never fetched (Follow rows)
@@ -125,7 +117,7 @@ class BoundedDeleteMixin:
         model_count = {
             model._meta.verbose_name_plural: count for model, count in counts.items() if count
         }
-        return to_delete, model_count, perms_needed, protected
+        return to_delete, model_count, perms_needed, []
 
     def _describe(self, request, obj):
         opts = obj._meta
@@ -182,3 +174,23 @@ def selected_filter(field_name: str, title: str, label_field: str):
     SelectedObjectFilter.title = title
     SelectedObjectFilter.__name__ = f"{field_name.title()}Filter"
     return SelectedObjectFilter
+
+
+def name_auto_created_model(model, verbose_name: str, verbose_name_plural: str) -> None:
+    """Give a ManyToManyField's auto-created through model a name of its own in the admin.
+
+    The one private interface here (Django 5.2): Django names every auto-created through model
+    "<from>-<to> relationship" (`create_many_to_many_intermediary_model` in
+    django/db/models/fields/related.py) and offers no option to change it, so this writes the two
+    `Options` attributes the admin reads (index, breadcrumbs, titles, messages, delete counts).
+
+    The public way, an explicit through model, was weighed and refused: for a through model that
+    is not auto-created, Django 5.2's `add()` (`ManyRelatedManager._get_add_plan`) no longer
+    inserts with conflicts ignored but reads the missing ids first, then inserts: one more query
+    per add, and an IntegrityError when two adds of the same game race. A display name is not
+    worth that. core/tests/test_admin_names.py fails when Django's naming changes.
+    """
+    if not model._meta.auto_created:
+        raise TypeError(f"{model.__name__} is declared: give it Meta.verbose_name instead.")
+    model._meta.verbose_name = verbose_name
+    model._meta.verbose_name_plural = verbose_name_plural

@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,12 @@ class CoreConfig(AppConfig):
     and the retry, replicas, health, OpenAPI and admin helpers. It has no models."""
 
     name = "core"
+
+    def ready(self):
+        from core import logs, metrics  # noqa: F401 - their signal receivers, connected
+        from core.unavailable import DjangoRequestLogFilter
+
+        # Here rather than in LOGGING: django.setup() configures logging before the apps are
+        # ready, so a project's own LOGGING cannot drop it, and a dependency 503 is logged once
+        # (by core.unavailable) whatever the logging configuration.
+        logging.getLogger("django.request").addFilter(DjangoRequestLogFilter())

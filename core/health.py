@@ -22,8 +22,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
-from core.http import json_methods
 from core.unavailable import describe
+from core.views import json_methods
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +42,19 @@ def database_answers() -> bool:
     return True
 
 
+# A key nobody writes: reading it is one round trip to Redis, like a PING.
+PROBE_KEY = "readyz-probe"
+
+
 def redis_answers() -> bool | None:
     """True/False when the default cache is Redis, None when there is no Redis to ask."""
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return None
     try:
-        # The pool's socket timeouts (settings) bound the wait on a hung Redis.
-        cache._cache.get_client(write=True).ping()
+        # Through the cache's own connection pool, so its socket timeouts (settings) bound
+        # the wait on a hung Redis, and what is checked is what the throttle will use.
+        cache.get(PROBE_KEY)
     except (RedisError, OSError) as exc:
         logger.warning("Redis does not answer: %s", describe(exc))
         return False

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import JsonResponse
 
-from core.http import RequestTooLarge
+from core.errors import RequestTooLarge
 
 
 class RequestBodyLimitMiddleware:

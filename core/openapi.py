@@ -1,7 +1,7 @@
 """OpenAPI pieces shared by the views: error bodies, the knox token scheme, schema hooks.
 
 The schema is served at /api/schema/ and drawn by Swagger UI at /api/docs/. Its error bodies are
-the ones core.http and DRF really send (the contract's wire format); the conformance test
+the ones core.errors and DRF really send (the contract's wire format); the conformance test
 in core/tests/test_openapi.py holds every real response against it.
 """
 

@@ -22,6 +22,10 @@ runs and every query goes to `default` exactly as before.
   lags more than OVERWORLD_REPLICA_MAX_LAG, or fails in the middle of a read, is skipped: the
   read is answered by another replica or redone on the primary in the same request. A replica's
   failure therefore never becomes a 5xx; only the primary's does.
+- **Replicas that are never behind.** With OVERWORLD_REPLICA_REMOTE_APPLY the primary answers a
+  commit only once every replica has applied it (`synchronous_commit = remote_apply`): there is
+  no lag to probe and no pin to keep, and only a replica that failed is skipped. The test suite
+  runs this way, its replica aliases being test mirrors of the test database (conftest.py).
 """
 
 import contextlib
@@ -38,6 +42,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+
+from core import metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,16 +142,6 @@ def parse_lsn(text: str | None) -> int:
     return (int(high, 16) << 32) + int(low, 16)
 
 
-def is_primary_itself(alias: str) -> bool:
-    """Whether a replica alias names the primary's own database (same server and database).
-
-    Such a "replica" can never be behind: it needs no probe and no pins. Tests configure their
-    replica aliases this way (conftest.py), since a real replica cannot see a test's transaction.
-    """
-    mine, primary = connections[alias].settings_dict, connections[DEFAULT_DB_ALIAS].settings_dict
-    return all(mine.get(key) == primary.get(key) for key in ("HOST", "PORT", "NAME"))
-
-
 def refresh(alias: str) -> ReplicaState:
     """The replica's state, probed anew when it is older than STATE_TTL.
 
@@ -192,8 +188,10 @@ def usable_replica(pin: int | None) -> str | None:
     """A replica that is up, lags at most OVERWORLD_REPLICA_MAX_LAG and has replayed `pin`."""
     usable = []
     for alias in settings.DATABASE_REPLICAS:
-        if is_primary_itself(alias):
-            usable.append(alias)
+        if settings.OVERWORLD_REPLICA_REMOTE_APPLY:
+            # Every commit is applied there before it is acknowledged: never behind, no probe.
+            if time.monotonic() >= _state(alias).down_until:
+                usable.append(alias)
             continue
         state = refresh(alias)
         if time.monotonic() < state.down_until or state.lag > settings.OVERWORLD_REPLICA_MAX_LAG:
@@ -208,7 +206,8 @@ def usable_replica(pin: int | None) -> str | None:
 
 
 def _needs_pins() -> bool:
-    return any(not is_primary_itself(alias) for alias in settings.DATABASE_REPLICAS)
+    # A replica that applies every commit before it is acknowledged has the reader's writes.
+    return not settings.OVERWORLD_REPLICA_REMOTE_APPLY
 
 
 def pin_ttl() -> float:
@@ -272,16 +271,20 @@ def read_from_replica(
         # Without the pin a replica might not have this reader's own writes: the primary is
         # always right. Its own failure, if the cache is the primary, is issue 8's 503.
         logger.warning("read-your-writes pin unavailable, reading the primary: %s", exc)
+        metrics.profile_read_on_primary("pin_unavailable")
         return read()
     alias = usable_replica(pin)
     if alias is None:
+        metrics.profile_read_on_primary(metrics.primary_reason(pin))
         return read()
     try:
         with replica_reads(alias):
-            return read()
+            return metrics.profile_read_on_replica(read())
     except confirm_on_primary:
+        metrics.profile_read_on_primary("not_found")
         return read()
     except Exception as exc:  # noqa: BLE001 - whatever failed here, the primary answers
+        metrics.profile_read_on_primary("failed")
         # Not only DatabaseError: a dependency-failure layer (issue 8) may have turned the
         # replica's error into its own 503 exception already. The read is redone on the
         # primary either way; a real bug fails there again and is reported from there.

@@ -10,10 +10,10 @@ and the view are wrapped by `convert_exception_to_response`), and DRF answers ex
 own views in its exception handler. So the exception is recognised in three places that all call
 `unavailable_response()` here:
 
-- `core.http.exception_handler`: DRF views (authentication, throttles, the view itself);
-- `core.http.server_error` (handler500): plain Django views, the admin, /healthz and any
+- `core.errors.exception_handler`: DRF views (authentication, throttles, the view itself);
+- `core.errors.server_error` (handler500): plain Django views, the admin, /healthz and any
   middleware (sessions, auth), wherever an exception escapes;
-- `core.http.bad_request` (handler400): Django's session middleware reports a failed
+- `core.errors.bad_request` (handler400): Django's session middleware reports a failed
   session save as `SessionInterrupted`, a 400, with the database error as its context.
 
 They only build the response and mark it; `DependencyFailureMiddleware`, the outermost
@@ -27,8 +27,11 @@ import time
 
 import redis.exceptions
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connections
-from django.http import JsonResponse
+from django.http import JsonResponse, RawPostDataException, UnreadablePostError
+
+from core import metrics
 
 logger = logging.getLogger("core.unavailable")
 
@@ -72,10 +75,41 @@ def unavailable_response(failure: BaseException) -> JsonResponse:
     response["Retry-After"] = str(settings.OVERWORLD_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     response.dependency_failure = failure
-    # Django's own log_response would add a line with the traceback for each of these; the
-    # middleware writes one line instead.
-    response._has_been_logged = True
     return response
+
+
+class DjangoRequestLogFilter(logging.Filter):
+    """On the `django.request` logger: leaves out Django's records of a dependency 503.
+
+    Django logs every 4xx/5xx response, and a response built for an exception with that
+    exception's traceback; DependencyFailureMiddleware writes one line of its own for these.
+    A record is left out when it is a 503 raised from a database/Redis failure (the exception
+    paths: handler500, handler400), or a 503 answered to a request the middleware has logged.
+    Every other record passes, a 500's traceback included.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) != 503:
+            return True
+        if record.exc_info and dependency_failure(record.exc_info[1]) is not None:
+            return False
+        request = getattr(record, "request", None)
+        return getattr(request, "dependency_failure", None) is None
+
+
+def body_can_be_read_again(request) -> bool:
+    """Whether a second run of `request` would find its body: Django keeps what it read.
+
+    `request.body` reads the body into memory (at most DATA_UPLOAD_MAX_MEMORY_SIZE, which
+    RequestBodyLimitMiddleware enforces) and keeps it; it raises RawPostDataException when the
+    first run streamed the body from the socket instead (DRF's multipart parser does).
+    """
+    try:
+        request.body  # noqa: B018 - read for its side effect: the body is kept for a re-run
+    except (RawPostDataException, RequestDataTooBig, UnreadablePostError, ValueError):
+        # ValueError: a Content-Length Django cannot parse.
+        return False
+    return True
 
 
 def describe(failure: BaseException) -> str:
@@ -162,6 +196,9 @@ class DependencyFailureMiddleware:
                 failure = getattr(retried, "dependency_failure", None)
                 if failure is None:
                     return response
+        # Django's own record of this response is left out (DjangoRequestLogFilter).
+        request.dependency_failure = failure
+        metrics.dependency_failed(failure)
         logger.error(
             "%s %s: 503, dependency unavailable (%s)",
             request.method,
@@ -175,9 +212,7 @@ class DependencyFailureMiddleware:
         unsent = nothing_reached_a_database()
         if request.method not in SAFE_METHODS and not unsent:
             return None
-        if getattr(request, "_read_started", False) and not hasattr(request, "_body"):
-            # The first run consumed the body from the socket (DRF's parsers stream it): a
-            # second run would find nothing to parse.
+        if not body_can_be_read_again(request):
             return None
         failed = failed_connections()
         if failed is None:

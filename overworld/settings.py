@@ -3,64 +3,32 @@
 The variables and their defaults are listed in docs/configuration.md and .env.example.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from overworld.local_key import checkout_secret_key, is_checkout
+from overworld.env import env
+from overworld.local_key import settings_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
+# Every variable is read through `env` (overworld/env.py): django-environ, a blank value counts
+# as unset, `env.bool`/`env.int`/`env.float`/`env.list`/`env.str`. Read each one unconditionally,
+# even when another setting decides whether it is used: .env.example's test sees what was read.
 
 # --- Core ---------------------------------------------------------------------------------------
 
-DEBUG = env_bool("DJANGO_DEBUG")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-# A blank or whitespace-only key counts as unset. Without one, a source checkout uses its own
-# local key (overworld/local_key.py: `.secret_key`, made on first use, never committed) so that
-# `manage.py` works bare; a deployment refuses to start (manage.py and gunicorn.conf.py print
-# this message as one line).
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
-if not SECRET_KEY:
-    if not is_checkout(BASE_DIR):
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set: a deployment needs one (a long random string, e.g. "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'); only a source "
-            "checkout (a directory with .git) makes its own."
-        )
-    try:
-        SECRET_KEY = checkout_secret_key(BASE_DIR)
-    except OSError as exc:
-        raise ImproperlyConfigured(
-            f"DJANGO_SECRET_KEY is not set and this checkout's local key cannot be made ({exc}); "
-            "set DJANGO_SECRET_KEY."
-        ) from exc
+# Without a key, a source checkout uses its own local key (overworld/local_key.py: `.secret_key`,
+# made by the entry points -- manage.py, wsgi.py, gunicorn.conf.py -- never by importing these
+# settings, never committed) so that `manage.py` works bare; a deployment refuses to start
+# (manage.py and gunicorn.conf.py print the reason as one line).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or settings_secret_key(BASE_DIR)
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 ROOT_URLCONF = "overworld.urls"
 WSGI_APPLICATION = "overworld.wsgi.application"
@@ -68,7 +36,8 @@ WSGI_APPLICATION = "overworld.wsgi.application"
 # --- Applications -------------------------------------------------------------------------------
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the throttled login as its default site (users/admin_login.py).
+    "users.admin_apps.ThrottledAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -91,7 +60,10 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
-    # Outermost: sees every response, so it can retry a safe request whose database connection
+    # Outermost: the request id, the access line and the HTTP metrics (core.access) cover
+    # everything below, the dependency 503 line and core.unavailable's retry included.
+    "core.access.AccessMiddleware",
+    # Then: sees every response, so it can retry a safe request whose database connection
     # died and log each dependency 503 once (core.unavailable).
     "core.unavailable.DependencyFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -125,18 +97,21 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 
+# Lower case: not a setting of its own, so a debug page never shows the URL's password.
+_database_url = env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Persistent connections: reconnecting per request costs PostgreSQL endpoints 3-5x
+# (docs/performance.md); health checks drop a connection the server has closed.
+_conn_max_age = env.int("DJANGO_CONN_MAX_AGE", default=600)
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        # Persistent connections: reconnecting per request costs PostgreSQL endpoints 3-5x
-        # (docs/performance.md); health checks drop a connection the server has closed.
-        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 600),
-        conn_health_checks=True,
+    "default": dj_database_url.parse(
+        _database_url, conn_max_age=_conn_max_age, conn_health_checks=True
     )
 }
 # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) can
 # land on another backend between fetches: set this to 1 there (docs/deployment.md).
-DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DJANGO_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a transaction
     # begins, so two writers queue on the busy timeout instead of failing with "database is
@@ -151,17 +126,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # --- Dependency timeouts and failures (core.unavailable, docs/deployment.md) --------------
 # A database or Redis that is down or does not answer is a 503 with this Retry-After (seconds).
-OVERWORLD_RETRY_AFTER = env_int("OVERWORLD_RETRY_AFTER", 5)
+OVERWORLD_RETRY_AFTER = env.int("OVERWORLD_RETRY_AFTER", default=5)
 # Seconds a request whose database connection was refused or dropped waits for the database
 # before it runs again, once (GET/HEAD always; writes only when nothing reached the database).
-OVERWORLD_DB_RETRY_WAIT = env_float("OVERWORLD_DB_RETRY_WAIT", 2)
+OVERWORLD_DB_RETRY_WAIT = env.float("OVERWORLD_DB_RETRY_WAIT", default=2.0)
 # Seconds to wait for a PostgreSQL connection (libpq connect_timeout; 0 or empty: no limit).
-OVERWORLD_DB_CONNECT_TIMEOUT = env_int("OVERWORLD_DB_CONNECT_TIMEOUT", 5)
+OVERWORLD_DB_CONNECT_TIMEOUT = env.int("OVERWORLD_DB_CONNECT_TIMEOUT", default=5)
 # Seconds any one SQL statement may run before PostgreSQL cancels it (a 503), freeing the
 # thread from a stuck query or lock. Far above the slowest legitimate query (a 1M-follower
 # profile, ~1 s). 0 or empty: not set, e.g. behind PgBouncer, which refuses the `options`
 # startup parameter: set it per role there (docs/deployment.md).
-OVERWORLD_DB_STATEMENT_TIMEOUT = env_int("OVERWORLD_DB_STATEMENT_TIMEOUT", 15)
+OVERWORLD_DB_STATEMENT_TIMEOUT = env.int("OVERWORLD_DB_STATEMENT_TIMEOUT", default=15)
 if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     if OVERWORLD_DB_CONNECT_TIMEOUT > 0:
@@ -183,8 +158,8 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
         _pg_options.setdefault(_key, _value)
 # Seconds to wait for Redis to accept a connection and to answer a command: a Redis that hangs
 # answers register/login with 503 within about a second instead of holding the thread.
-OVERWORLD_REDIS_CONNECT_TIMEOUT = env_float("OVERWORLD_REDIS_CONNECT_TIMEOUT", 0.5)
-OVERWORLD_REDIS_TIMEOUT = env_float("OVERWORLD_REDIS_TIMEOUT", 0.5)
+OVERWORLD_REDIS_CONNECT_TIMEOUT = env.float("OVERWORLD_REDIS_CONNECT_TIMEOUT", default=0.5)
+OVERWORLD_REDIS_TIMEOUT = env.float("OVERWORLD_REDIS_TIMEOUT", default=0.5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -194,15 +169,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # core.replicas sends only the profile GET's queries to a replica, and only one that is
 # up, lags at most OVERWORLD_REPLICA_MAX_LAG seconds and has replayed the reader's own writes.
 
-DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", "")
-OVERWORLD_REPLICA_MAX_LAG = env_float("OVERWORLD_REPLICA_MAX_LAG", 5)
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+OVERWORLD_REPLICA_MAX_LAG = env.float("OVERWORLD_REPLICA_MAX_LAG", default=5.0)
 DATABASE_REPLICAS = [f"replica_{index}" for index in range(len(DATABASE_REPLICA_URLS))]
 if DATABASE_REPLICAS and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
 for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
-    _replica = dj_database_url.parse(
-        _url, conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 600), conn_health_checks=True
-    )
+    _replica = dj_database_url.parse(_url, conn_max_age=_conn_max_age, conn_health_checks=True)
     if _replica["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS: {_url!r} is not a PostgreSQL URL")
     DATABASES[_alias] = {
@@ -223,17 +196,24 @@ for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
 if DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
 
+# --- Synchronous replicas (docs/deployment.md, "Read replicas") ---------------------------------
+# 1 when the primary answers a commit only once every replica has applied it (PostgreSQL
+# `synchronous_commit = remote_apply`, every replica in `synchronous_standby_names`): a replica
+# is then never behind, so core.replicas neither probes its lag nor pins a writer's reads.
+OVERWORLD_REPLICA_REMOTE_APPLY = env.bool("OVERWORLD_REPLICA_REMOTE_APPLY", default=False)
+
 # --- Cache --------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server worker: Redis when REDIS_URL is set, the
 # database otherwise. A per-process memory cache would multiply every limit by the worker count.
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
+OVERWORLD_CACHE_PREFIX = env.str("OVERWORLD_CACHE_PREFIX", default="overworld")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("OVERWORLD_CACHE_PREFIX", "overworld"),
+            "KEY_PREFIX": OVERWORLD_CACHE_PREFIX,
             # Passed to redis-py's connection pool.
             "OPTIONS": {
                 "socket_connect_timeout": OVERWORLD_REDIS_CONNECT_TIMEOUT,
@@ -270,31 +250,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-_token_ttl_hours = os.environ.get("OVERWORLD_TOKEN_TTL_HOURS", "10").strip()
+_token_ttl_hours = env.str("OVERWORLD_TOKEN_TTL_HOURS", default="10")
 REST_KNOX = {
     # "0" or "none" means tokens never expire; knox's own default is 10 hours.
     "TOKEN_TTL": (
         None
-        if _token_ttl_hours.lower() in {"0", "none", ""}
+        if _token_ttl_hours.lower() in {"0", "none"}
         else timedelta(hours=float(_token_ttl_hours))
     ),
     "AUTH_HEADER_PREFIX": "Token",
 }
 # Oldest tokens beyond this many live ones are revoked at login (see users.services.log_in).
-OVERWORLD_TOKEN_LIMIT_PER_USER = env_int("OVERWORLD_TOKEN_LIMIT_PER_USER", 10)
+OVERWORLD_TOKEN_LIMIT_PER_USER = env.int("OVERWORLD_TOKEN_LIMIT_PER_USER", default=10)
 # Failed logins per username from all clients together, DRF rate syntax (users.throttling):
 # stops a guesser that spreads over many addresses. "none" turns it off.
-_login_failures = os.environ.get("OVERWORLD_THROTTLE_LOGIN_FAILURES", "20/hour").strip()
-OVERWORLD_THROTTLE_LOGIN_FAILURES = (
-    None if _login_failures.lower() in {"", "none"} else _login_failures
-)
+_login_failures = env.str("OVERWORLD_THROTTLE_LOGIN_FAILURES", default="20/hour")
+OVERWORLD_THROTTLE_LOGIN_FAILURES = None if _login_failures.lower() == "none" else _login_failures
+
+# --- Admin login throttle (users/admin_login.py) ------------------------------------------------
+# Password checks on /admin/login/ per client address, DRF rate syntax; "none" turns it off. Failed
+# logins per username share OVERWORLD_THROTTLE_LOGIN_FAILURES, and its count, with the API login.
+_admin_login = env.str("OVERWORLD_THROTTLE_ADMIN_LOGIN", default="10/min")
+OVERWORLD_THROTTLE_ADMIN_LOGIN = None if _admin_login.lower() == "none" else _admin_login
 
 # --- Profile email privacy ----------------------------------------------------------------------
-# Who sees a profile's `email` (users.selectors): "public", every reader (the API document);
-# "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
+# Who sees a profile's `email` (users.profile_document): "public", every reader (the API
+# document); "owner", only the profile's owner, everyone else (anonymous readers too) gets null.
 
-# Blank counts as unset.
-OVERWORLD_PROFILE_EMAIL = os.environ.get("OVERWORLD_PROFILE_EMAIL", "").strip().lower() or "public"
+OVERWORLD_PROFILE_EMAIL = env.str("OVERWORLD_PROFILE_EMAIL", default="public").lower()
 if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
     raise ImproperlyConfigured(
         f"OVERWORLD_PROFILE_EMAIL must be 'public' or 'owner', not {OVERWORLD_PROFILE_EMAIL!r}."
@@ -304,23 +287,24 @@ if OVERWORLD_PROFILE_EMAIL not in {"public", "owner"}:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["users.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Closed by default: a view that says nothing needs a token; the public ones say AllowAny.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "core.http.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JSONFallbackContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {
         # Each login or registration costs ~0.2 s of CPU for the password hash, so this also
         # caps what one client can make the server burn.
-        "auth": os.environ.get("OVERWORLD_THROTTLE_AUTH", "10/min"),
+        "auth": env.str("OVERWORLD_THROTTLE_AUTH", default="10/min"),
     },
     # How many reverse proxies append to X-Forwarded-For; 0 trusts only REMOTE_ADDR, so a
     # client cannot dodge the per-client throttle by forging that header.
-    "NUM_PROXIES": env_int("OVERWORLD_NUM_PROXIES", 0),
+    "NUM_PROXIES": env.int("OVERWORLD_NUM_PROXIES", default=0),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -361,23 +345,25 @@ SPECTACULAR_SETTINGS = {
 # a proxy that already redirects) keeps answering; a deployment turns it on, and on
 # DJANGO_SECURE_PROXY_SSL_HEADER behind a proxy, or every request looks like http and loops.
 # HSTS is only ever sent on https responses. docs/security.md has the deployment checklist.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=False):
     # Only behind a proxy that sets this header itself: a client could forge it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Only the admin uses cookies (the API uses tokens); over http they need these off.
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", not DEBUG)
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-# A CSRF failure outside the admin answers JSON like every other error (core.http).
-CSRF_FAILURE_VIEW = "core.http.csrf_failure"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A CSRF failure outside the admin answers JSON like every other error (core.errors).
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 # --- CORS ---------------------------------------------------------------------------------------
 
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Internationalization -----------------------------------------------------------------------
@@ -391,7 +377,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 # Where collectstatic puts the files whitenoise serves; a deployment may keep them elsewhere.
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -399,17 +385,38 @@ STORAGES = {
 
 # --- Logging ------------------------------------------------------------------------------------
 
-# Everything goes to stderr, one line per record, for the process manager to collect; gunicorn
-# writes its own access log (one line per request) and error log (gunicorn.conf.py).
-LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+# Everything goes to stderr, one line per record, for the process manager to collect: the
+# application's records and the access line (core.access, one per request, written by the app
+# under any server; gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=1). Each record
+# written while serving a request carries its id (core.logs). OVERWORLD_LOG_FORMAT: `text`
+# (default) or `json`, one JSON object per line.
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO").upper()
+OVERWORLD_LOG_FORMAT = env.str("OVERWORLD_LOG_FORMAT", default="text").lower()
+if OVERWORLD_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(
+        f"OVERWORLD_LOG_FORMAT must be 'text' or 'json', not {OVERWORLD_LOG_FORMAT!r}."
+    )
+# The access line, one per request at INFO, whatever DJANGO_LOG_LEVEL says; 0 turns it off.
+OVERWORLD_ACCESS_LOG = env.bool("OVERWORLD_ACCESS_LOG", default=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request": {"()": "core.logs.RequestContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "()": "core.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "core.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": OVERWORLD_LOG_FORMAT,
+            "filters": ["request"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -419,5 +426,22 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # Every SQL statement at DEBUG: far too loud even when debugging something else.
         "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        "core.access": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# --- Backups (core/backups.py, scripts/backup.sh; docs/operations.md, "Backups and restore") ----
+# Where backup.sh writes; relative paths are taken from the project directory.
+OVERWORLD_BACKUP_DIR = BASE_DIR / env.str("OVERWORLD_BACKUP_DIR", default="backups")
+# Backups kept per database kind, newest first (0: no count limit).
+OVERWORLD_BACKUP_KEEP = env.int("OVERWORLD_BACKUP_KEEP", default=14)
+# Days a backup is kept at most (0: no age limit); the newest one is always kept.
+OVERWORLD_BACKUP_KEEP_DAYS = env.int("OVERWORLD_BACKUP_KEEP_DAYS", default=0)
+
+# --- Metrics and request ids (core.metrics, core.access; docs/operations.md, "Metrics") ---------
+# GET /metrics answers only `Authorization: Bearer <this token>`; unset: off (404 to everyone,
+# nothing counted). Several server workers add up their counts through PROMETHEUS_MULTIPROC_DIR
+# (core.multiprocess; gunicorn.conf.py makes a private one when it is unset).
+OVERWORLD_METRICS_TOKEN = env.str("OVERWORLD_METRICS_TOKEN", default="")
+# A browser (the frontend) may read the id of a response, to quote it in an error report.
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]

@@ -3,7 +3,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
-from core.http import MethodCheckedFirst
+from core.metrics import metrics_view
+from core.views import MethodCheckedFirst
 
 
 class SchemaView(MethodCheckedFirst, SpectacularAPIView):
@@ -21,9 +22,10 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="docs"),
     re_path(r"^healthz/?$", healthz, name="healthz"),
     re_path(r"^readyz/?$", readyz, name="readyz"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
 ]
 
-handler400 = "core.http.bad_request"
-handler403 = "core.http.permission_denied"
-handler404 = "core.http.page_not_found"
-handler500 = "core.http.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

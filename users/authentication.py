@@ -1,3 +1,14 @@
+"""knox token authentication with one hand-built query, kept for its measured gain.
+
+docs/performance.md ("Issue 17: knox's own credentials check, measured") compared this with
+knox's own `authenticate_credentials` (its ORM query built and compiled on every request):
+knox's costs ~0.35 ms more Python CPU per `GET user/` (1.08-1.16 against 0.72-0.79 ms, five
+alternating rounds of 2,000 requests), about a third of that request, which would take it
+below issue 11's target of 35 % of the DRF floor. So the query stays; everything else is
+knox's: its digest, constant-time comparison, expiry rule, AUTO_REFRESH (`renew_token`),
+`validate_user`, and its `token_expired` signal.
+"""
+
 import functools
 import re
 from hmac import compare_digest
@@ -8,6 +19,7 @@ from knox import auth as knox_auth
 from knox.crypto import hash_token
 from knox.models import get_token_model
 from knox.settings import CONSTANTS, knox_settings
+from knox.signals import token_expired
 from rest_framework import exceptions
 
 from users.models import User
@@ -29,8 +41,10 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
       first and PostgreSQL a DataError (500) on NUL. A header that is not latin-1 text gets the
       same answer instead of DRF's UnicodeEncodeError.
     - knox scans all of the user's tokens on every request to delete expired ones (a second
-      query per request). Here only the presented token's own expiry is checked; expired
-      tokens are purged by `manage.py purge_expired_tokens`.
+      query per request). Here only the presented token's own expiry is checked (an expired
+      one is deleted and knox's `token_expired` signal sent, as knox does); the user's other
+      expired tokens are purged by `manage.py purge_expired_tokens`, which sends the signal
+      for each of them.
     - The one query (the token by its key, joined to its user) is SQL written once per process
       (`_token_query`), not a QuerySet built and compiled on every request: that was about a
       third of the CPU of GET user/ (docs/performance.md). The rows still go through the
@@ -64,7 +78,14 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
         raise exceptions.AuthenticationFailed(INVALID_TOKEN)
 
     def _cleanup_token(self, auth_token) -> bool:
-        return auth_token.expiry is not None and auth_token.expiry < timezone.now()
+        """knox's check of a token's expiry, for the presented token only: an expired one is
+        deleted, with knox's signal (`source="auth_token"`), and skipped."""
+        if auth_token.expiry is None or auth_token.expiry >= timezone.now():
+            return False
+        username = auth_token.user.get_username()
+        auth_token.delete()
+        token_expired.send(sender=self.__class__, username=username, source="auth_token")
+        return True
 
 
 class _TokenQuery:
@@ -91,13 +112,7 @@ class _TokenQuery:
             f" INNER JOIN {quote(user_table)} u ON u.{quote(User._meta.pk.column)} = t.{user_fk}"
             f" WHERE t.{key} = %s"
         )
-        self.converters = []
-        for field in [*self.token_fields, *self.user_fields]:
-            column = field.get_col(field.model._meta.db_table)
-            converters = connection.ops.get_db_converters(column) + field.get_db_converters(
-                connection
-            )
-            self.converters.append((converters, column))
+        self.converters = column_converters(connection, [*self.token_fields, *self.user_fields])
         self.token_names = [field.attname for field in self.token_fields]
         self.user_names = [field.attname for field in self.user_fields]
         self.token_model = token_model
@@ -119,6 +134,25 @@ class _TokenQuery:
             auth_token.user = User.from_db(self.alias, self.user_names, values[split:])
             tokens.append(auth_token)
         return tokens
+
+
+def column_converters(connection, fields) -> list[tuple[list, object]]:
+    """Each field's (converters, column), as the ORM applies them to a fetched row.
+
+    Django 5.2's compiler internals (`Field.get_col`, `ops.get_db_converters`,
+    `Field.get_db_converters`): there is no public way to convert a raw row's values.
+    users/tests/test_authentication.py (`..._as_the_orm_does`) fails if what they do changes.
+    """
+    converters = []
+    for field in fields:
+        column = field.get_col(field.model._meta.db_table)
+        converters.append(
+            (
+                connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+                column,
+            )
+        )
+    return converters
 
 
 @functools.cache

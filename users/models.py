@@ -125,28 +125,23 @@ class User(AbstractUser):
             ),
         ]
 
+    # --- The developer shell's verbs (README, "Developer shell") -------------------------------
+    # One-line delegates to users.services (every write) and users.profile_document (the one
+    # read). Both modules import this one, and this one must not import them back: it is what
+    # Django loads first, and services and the read are built on it. So each delegate imports
+    # its module when it is called, never when this module loads (see docs/development.md).
+
     def follow(self, other: "User") -> None:
         """Follow `other`; following someone already followed changes nothing."""
-        if other.pk == self.pk:
-            # SQLite's INSERT OR IGNORE would also swallow the check constraint: refuse here so
-            # both databases behave alike.
-            raise ValueError("A user cannot follow themselves.")
-        # ignore_conflicts makes the unique constraint absorb a concurrent duplicate instead of
-        # raising, so two simultaneous follows leave exactly one row.
-        Follow.objects.bulk_create([Follow(follower=self, followee=other)], ignore_conflicts=True)
+        from users import services
+
+        services.follow(follower=self, followee=other)
 
     def unfollow(self, other: "User") -> None:
         """Stop following `other`; unfollowing someone not followed changes nothing."""
-        Follow.objects.filter(follower=self, followee=other).delete()
+        from users import services
 
-    def profile(self, viewer: "User | None" = None) -> dict:
-        """This user's profile exactly as `GET /api/users/<username>` answers it to `viewer`.
-
-        Anonymous (the default): the twelve public keys; a viewer adds `me` and `followingUser`.
-        """
-        from users.selectors import profile_document  # the selector imports this module
-
-        return json.loads(profile_document(user_id=self.pk, caller=viewer))
+        services.unfollow(follower=self, followee=other)
 
     def add_game(self, list_name: str, game: "Game | str | int") -> Game:
         """Put `game` (a Game or its IGDB id) on one of the four lists; returns the game.
@@ -155,20 +150,24 @@ class User(AbstractUser):
         Raises ValueError for a list that is not one of GAME_LISTS, Game.DoesNotExist for an
         unknown IGDB id.
         """
-        game = self._resolve_game(list_name, game)
-        getattr(self, list_name).add(game)
-        return game
+        from users import services
+
+        return services.add_game(user=self, list_name=list_name, game=game)
 
     def remove_game(self, list_name: str, game: "Game | str | int") -> Game:
         """Take `game` (a Game or its IGDB id) off one of the four lists; returns the game."""
-        game = self._resolve_game(list_name, game)
-        getattr(self, list_name).remove(game)
-        return game
+        from users import services
 
-    def _resolve_game(self, list_name: str, game: "Game | str | int") -> Game:
-        if list_name not in GAME_LISTS:
-            raise ValueError(f"{list_name!r} is not a game list: one of {', '.join(GAME_LISTS)}.")
-        return game if isinstance(game, Game) else Game.objects.get(igdb=str(game))
+        return services.remove_game(user=self, list_name=list_name, game=game)
+
+    def profile(self, viewer: "User | None" = None) -> dict:
+        """This user's profile exactly as `GET /api/users/<username>` answers it to `viewer`.
+
+        Anonymous (the default): the twelve public keys; a viewer adds `me` and `followingUser`.
+        """
+        from users.profile_document import profile_document
+
+        return json.loads(profile_document(user_id=self.pk, viewer=viewer))
 
 
 class Follow(models.Model):

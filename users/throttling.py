@@ -28,10 +28,10 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core import metrics
 from users.models import ThrottleCounter
 
 ATOMIC_INCR_CACHES = (RedisCache, BaseMemcachedCache)
@@ -56,6 +56,7 @@ class WindowCounter:
 
     def __init__(self, name: str, rate: str | None, now: float | None = None):
         self.limit, self.duration = parse_rate(rate)
+        self.scope = name.partition(":")[0]
         self.now = time.time() if now is None else now
         if self.limit is None:
             return
@@ -74,12 +75,13 @@ class WindowCounter:
         if self.limit is None:
             return True
         cache = atomic_cache()
-        if cache is None:
-            return self._incr_table() <= self.limit
         # Without a count there is no limit: a Redis that is down or hung propagates, and every
         # register/login answers 503 (core.unavailable), which keeps password guessing
         # shut while it lasts and tells the client the fault is temporary.
-        return self._incr_cache(cache) <= self.limit
+        fits = (self._incr_table() if cache is None else self._incr_cache(cache)) <= self.limit
+        if not fits:
+            metrics.throttled(self.scope)  # the name's prefix: auth, login-failures, ...
+        return fits
 
     def unhit(self) -> None:
         """Take back one event counted by `hit()` in this window."""
@@ -96,6 +98,16 @@ class WindowCounter:
                 logger.warning("throttle counter not released: %s", exc)
         else:
             ThrottleCounter.objects.filter(key=self.key).update(count=F("count") - 1)
+
+    def reset(self) -> None:
+        """Forget this window's count (manage.py unlock_login): the next event is the first."""
+        if self.limit is None:
+            return
+        cache = atomic_cache()
+        if cache is not None:
+            cache.delete(self.key)
+        else:
+            ThrottleCounter.objects.filter(key=self.key).delete()
 
     def _incr_cache(self, cache) -> int:
         # The key outlives its window by a minute, so it cannot expire between add and incr
@@ -159,8 +171,9 @@ class LoginFailureLimit:
     The per-client throttle does not stop a guesser spread over many addresses; this does. Each
     attempt reserves one failure before the password is checked and a successful login gives it
     back, so concurrent guesses cannot slip past the limit between a check and a count. Once the
-    limit is reached every login to that username gets 429 until the window ends, the correct
-    password included (the limit is no oracle), and no password is hashed.
+    limit is reached every login to that username is refused until the window ends, the correct
+    password included (the limit is no oracle), and no password is hashed. `users.services.log_in`
+    and the admin login (users/admin_login.py) count; each answers 429 in its own way.
     """
 
     def __init__(self, username: str):
@@ -169,11 +182,19 @@ class LoginFailureLimit:
         # and "MADELINE" are one account (case-insensitive login), so they share one count.
         self.counter = WindowCounter(f"login-failures:{username.casefold()}", rate)
 
-    def reserve(self) -> None:
-        """Count this attempt as a failure until it succeeds; 429 when none are left."""
-        if not self.counter.hit():
-            raise Throttled(wait=self.counter.wait)
+    def reserve(self) -> bool:
+        """Count this attempt as a failure until it succeeds; False when none are left."""
+        return self.counter.hit()
+
+    @property
+    def wait(self) -> int:
+        """Whole seconds until the window ends and logins to this username are counted anew."""
+        return self.counter.wait
 
     def release(self) -> None:
         """The attempt succeeded: it was no failure."""
         self.counter.unhit()
+
+    def reset(self) -> None:
+        """Lift the lockout now: the username's failures of this window are forgotten."""
+        self.counter.reset()

@@ -1,17 +1,19 @@
 import gzip
 import hashlib
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LogoutView as KnoxLogoutView
-from rest_framework import generics
-from rest_framework.exceptions import NotFound
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
-from core.http import MethodCheckedFirst
 from core.openapi import (
     BODY_ERRORS,
     EMPTY_LIST,
@@ -23,11 +25,13 @@ from core.openapi import (
     bad_request,
     detail_response,
 )
-from core.replicas import read_from_replica, record_write
+from core.replicas import read_from_replica
+from core.views import MethodCheckedFirst
+from users import services
 from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly
-from users.selectors import profile_document
+from users.profile_document import profile_document
 from users.serializers import (
     FollowSerializer,
     LoginResponseSerializer,
@@ -35,13 +39,12 @@ from users.serializers import (
     ProfileSerializer,
     ProfileUpdateSerializer,
     RegisterSerializer,
-    UnfollowSerializer,
     UserSerializer,
 )
-from users.services import log_in
 from users.throttling import AuthRateThrottle
 
 PROFILE_COLUMNS = ("id", "username", "email", "bio", "location", "twitter")
+INCORRECT_LOGIN = "Incorrect username/password."
 
 # Follow and unfollow take and answer the same shapes.
 FOLLOW_RESPONSES = {
@@ -101,12 +104,10 @@ class AuthEntryView(MethodCheckedFirst, generics.GenericAPIView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = self.user_from(serializer)
-        token = log_in(request=request, user=user)
-        record_write(user)
-        return Response({"user": UserSerializer(user).data, "token": token})
+        login = self.enter(request, **serializer.validated_data)
+        return Response({"user": UserSerializer(login.user).data, "token": login.token})
 
-    def user_from(self, serializer) -> User:
+    def enter(self, request, **data) -> services.Login:
         raise NotImplementedError
 
 
@@ -116,8 +117,12 @@ class RegisterView(AuthEntryView):
 
     serializer_class = RegisterSerializer
 
-    def user_from(self, serializer) -> User:
-        return serializer.save()
+    def enter(self, request, **data) -> services.Login:
+        try:
+            return services.register(request=request, **data)
+        except DjangoValidationError as exc:
+            # A name or email taken between the serializer's check and the INSERT.
+            raise field_errors(exc) from exc
 
 
 @auth_entry_schema("login", "Log in: a new token", LoginSerializer, "Login")
@@ -126,8 +131,23 @@ class LoginView(AuthEntryView):
 
     serializer_class = LoginSerializer
 
-    def user_from(self, serializer) -> User:
-        return serializer.validated_data["user"]
+    def enter(self, request, **data) -> services.Login:
+        try:
+            return services.log_in(request=request, **data)
+        except services.LoginLocked as exc:
+            raise Throttled(wait=exc.wait) from exc
+        except services.LoginRefused as exc:
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [INCORRECT_LOGIN]}
+            ) from exc
+
+
+def field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A service's field errors as DRF's 400 body (`__all__` is DRF's `non_field_errors`)."""
+    errors = dict(exc.message_dict)
+    if NON_FIELD_ERRORS in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+    return serializers.ValidationError(errors)
 
 
 @extend_schema_view(
@@ -142,6 +162,11 @@ class LogoutView(MethodCheckedFirst, KnoxLogoutView):
     """POST /api/users/logout/ (token): destroy the token of this request; 204."""
 
     authentication_classes = [TokenAuthentication]
+
+    def post(self, request, format=None):
+        # knox's own, with the write in the service.
+        services.log_out(user=request.user, token=request.auth, request=request)
+        return self.get_post_response(request)
 
 
 # Profiles are gzipped when the client accepts it, and nothing else is: they run to megabytes
@@ -217,10 +242,11 @@ def profile_response(request, document: bytes) -> HttpResponse:
     )
 )
 class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
-    """GET /api/users/<username> (public): the user's profile (users.selectors builds it)."""
+    """GET /api/users/<username> (public): the user's profile (users.profile_document builds it)."""
 
-    # The documented shape (the schema); the document itself comes from the selector.
+    # The documented shape (the schema); the document itself comes from users.profile_document.
     serializer_class = ProfileSerializer
+    permission_classes = [AllowAny]
 
     def get(self, request, username):
         # Reading needs no object permission (both views allow safe methods to anyone). The
@@ -228,18 +254,10 @@ class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
         # replica (core.replicas), and a 404 there may be a user it has not replayed yet.
         document = read_from_replica(
             request.user,
-            lambda: self.document(caller=request.user, username=username),
+            lambda: document_or_404(username=username, viewer=request.user),
             confirm_on_primary=(NotFound,),
         )
         return profile_response(request, document)
-
-    @staticmethod
-    def document(*, caller, **lookup) -> bytes:
-        """The profile's bytes by `username=` or `user_id=`; 404 when there is no such user."""
-        document = profile_document(caller=caller, **lookup)
-        if document is None:
-            raise NotFound()
-        return document
 
     def get_object(self) -> User:
         user = User.objects.by_username(self.kwargs["username"]).only(*PROFILE_COLUMNS).first()
@@ -247,6 +265,14 @@ class ProfileView(MethodCheckedFirst, generics.GenericAPIView):
             raise NotFound()
         self.check_object_permissions(self.request, user)
         return user
+
+
+def document_or_404(**lookup) -> bytes:
+    """users.profile_document's bytes, or 404 when there is no such user."""
+    document = profile_document(**lookup)
+    if document is None:
+        raise NotFound()
+    return document
 
 
 @extend_schema_view(
@@ -279,14 +305,17 @@ class ProfileUpdateView(ProfileView):
         },
     )
     def post(self, request, username):
+        # 404 for nobody, 403 for someone else (the permissions), then 400 for the body.
         user = self.get_object()
         update = ProfileUpdateSerializer(user, data=request.data, partial=True)
         update.is_valid(raise_exception=True)
-        update.save()
-        record_write(request.user)
+        try:
+            services.update_profile(user=user, **update.validated_data)
+        except DjangoValidationError as exc:
+            raise field_errors(exc) from exc
         # The caller's own write, read back on the primary (no replica scope here); a 404 only
         # if someone deleted the account in between.
-        return profile_response(request, self.document(caller=request.user, user_id=user.pk))
+        return profile_response(request, document_or_404(user_id=user.pk, viewer=request.user))
 
 
 class FollowView(MethodCheckedFirst, generics.GenericAPIView):
@@ -294,17 +323,23 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
 
     serializer_class = FollowSerializer
     permission_classes = [IsAuthenticated]
+    self_message = "You cannot follow yourself."
 
     @extend_schema(operation_id="follow", summary="Follow a user", responses=FOLLOW_RESPONSES)
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        self.apply(request.user, serializer.validated_data["username"])
-        record_write(request.user)
+        target = User.objects.by_username(serializer.validated_data["username"]).first()
+        if target is None:
+            raise NotFound()
+        try:
+            self.apply(follower=request.user, followee=target)
+        except services.SelfFollow as exc:
+            raise serializers.ValidationError({"username": [self.self_message]}) from exc
         return Response([])
 
-    def apply(self, user: User, target: User) -> None:
-        user.follow(target)
+    def apply(self, **users: User) -> None:
+        services.follow(**users)
 
 
 @extend_schema_view(
@@ -318,7 +353,7 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
 class UnfollowView(FollowView):
     """POST /api/users/unfollow/ (token) `{"username"}`: stop following that user; 200 `[]`."""
 
-    serializer_class = UnfollowSerializer
+    self_message = "You cannot unfollow yourself."
 
-    def apply(self, user: User, target: User) -> None:
-        user.unfollow(target)
+    def apply(self, **users: User) -> None:
+        services.unfollow(**users)

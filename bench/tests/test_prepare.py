@@ -13,7 +13,7 @@ def test_prepare_seed_typical_and_celebrity(db, settings):
     current_user = prepare.measure("/api/users/user/", info["token"])
 
     assert info["celebrities"] == {50: "celeb50"}
-    # The profile document is one query (users.selectors).
+    # The profile document is one query (users.profile_document).
     assert typical["queries"] == 1
     assert celebrity["queries"] == 1
     assert floor["queries"] == 0

@@ -137,14 +137,7 @@ def test_readyz_checks_redis_where_it_is_the_cache(client, redis_url, settings):
 
 
 @pytest.mark.django_db
-def test_readyz_answers_503_naming_redis_when_it_is_down(client, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
+def test_readyz_answers_503_naming_redis_when_it_is_down(client, unreachable_redis_cache):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "redis": "unavailable"}

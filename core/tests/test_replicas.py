@@ -2,11 +2,15 @@
 has the real one)."""
 
 import json
+import math
 import time
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
 from core import replicas
@@ -139,7 +143,7 @@ def test_replicas_write_answers_200_when_its_pin_cannot_be_stored(
     # Redis (or the LSN query) failing after the follow committed: the follow is kept and
     # acknowledged; only the pin is lost, which the log says.
     settings.DATABASE_REPLICAS = ["replica_0"]
-    monkeypatch.setattr(replicas, "_needs_pins", lambda: True)
+    settings.OVERWORLD_REPLICA_REMOTE_APPLY = False  # replicas that may lag: writes pin
     monkeypatch.setattr(
         replicas, "_store_pin", fail_with(redis.exceptions.ConnectionError("Redis is down"))
     )
@@ -171,3 +175,73 @@ def test_replicas_replica_whose_probe_hangs_is_skipped_by_other_requests(setting
         replicas._probing[alias].release()
         replicas._states.pop(alias)
         replicas._probing.pop(alias)
+
+
+@pytest.fixture
+def remote_apply_replica(settings, monkeypatch):
+    """A replica alias under OVERWORLD_REPLICA_REMOTE_APPLY, whose state must never be probed."""
+    alias = "replica_remote_apply"
+    settings.DATABASE_REPLICAS = [alias]
+    settings.OVERWORLD_REPLICA_REMOTE_APPLY = True
+    monkeypatch.setattr(replicas, "refresh", fail_with(AssertionError("probed")))
+    yield alias
+    replicas._states.pop(alias, None)
+    replicas._probing.pop(alias, None)
+
+
+def test_replicas_remote_apply_answers_any_pin_without_a_probe(remote_apply_replica):
+    assert replicas.usable_replica(pin=None) == remote_apply_replica
+    assert replicas.usable_replica(pin=2**63) == remote_apply_replica
+
+
+def test_replicas_remote_apply_still_skips_a_replica_that_failed(remote_apply_replica):
+    replicas._state(remote_apply_replica).down_until = time.monotonic() + replicas.DOWN_FOR
+
+    assert replicas.usable_replica(pin=None) is None
+
+
+def test_replicas_remote_apply_records_no_pin(
+    auth_client, user, other_user, remote_apply_replica, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = auth_client.post("/api/users/follow/", {"username": "badeline"}, format="json")
+
+    assert response.status_code == 200
+    assert callbacks == []
+
+
+def test_replicas_lagging_replica_is_probed(settings, monkeypatch):
+    # Without remote apply the replica's state decides: one past the lag limit is not used.
+    alias = "replica_probed"
+    settings.DATABASE_REPLICAS = [alias]
+    settings.OVERWORLD_REPLICA_REMOTE_APPLY = False
+    probed = []
+
+    def refresh(name):
+        probed.append(name)
+        return replicas.ReplicaState(checked=time.monotonic(), lag=math.inf, replay_lsn=0)
+
+    monkeypatch.setattr(replicas, "refresh", refresh)
+
+    assert replicas.usable_replica(pin=None) is None
+    assert probed == [alias]
+
+
+@pytest.mark.skipif(
+    not django_settings.DATABASE_REPLICAS, reason="needs DATABASE_REPLICA_URLS (CI's PgBouncer run)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_replicas_profile_read_runs_on_the_replica_alias(api_client, other_user):
+    # The suite's replica alias is a test mirror of the test database (conftest.py): committed
+    # rows are there, and the profile read goes through that alias's own connection.
+    [alias] = django_settings.DATABASE_REPLICAS
+    with (
+        CaptureQueriesContext(connections[alias]) as on_replica,
+        CaptureQueriesContext(connections["default"]) as on_primary,
+    ):
+        response = api_client.get("/api/users/badeline")
+
+    assert response.status_code == 200
+    assert response.json()["username"] == "badeline"
+    assert any("badeline" in str(query["sql"]) for query in on_replica.captured_queries)
+    assert not any("badeline" in str(query["sql"]) for query in on_primary.captured_queries)

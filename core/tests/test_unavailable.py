@@ -42,12 +42,6 @@ def _primary_only(settings):
     settings.DATABASE_REPLICAS = []
 
 
-@pytest.fixture
-def raising_client() -> APIClient:
-    # Answer as a server would instead of re-raising the exception in the test.
-    return APIClient(raise_request_exception=False)
-
-
 def fail_with(exc: BaseException):
     def fail(*args, **kwargs):
         raise exc
@@ -65,6 +59,16 @@ def assert_unavailable(response, settings) -> None:
 
 def dependency_records(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "core.unavailable"]
+
+
+def committed_madeline_and_badeline() -> APIClient:
+    """Both users, committed (a transactional test), and a client authenticated as madeline
+    that answers as a server would."""
+    madeline = make_user(username="madeline", email="madeline@example.com")
+    make_user(username="badeline", email="badeline@example.com")
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(madeline)
+    return client
 
 
 class FailingMiddleware:
@@ -191,14 +195,40 @@ def test_dependency_failure_is_logged_once_without_traceback(
     assert not [r for r in caplog.records if r.name == "django.request"]
 
 
-def test_redis_down_answers_login_503_and_every_other_route_works(api_client, user, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
+def test_dependency_failure_in_a_middleware_is_logged_once_without_traceback(
+    raising_client, db, settings, caplog
+):
+    # Django logs the response it builds for an exception with its traceback (handler500's
+    # path); that record is left out, the middleware's line stays.
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.FailingMiddleware"]
+
+    raising_client.get("/healthz")
+
+    [record] = dependency_records(caplog)
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "GET /healthz: 503, dependency unavailable "
+        "(OperationalError: could not connect to server: Connection refused)"
+    )
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_health_503_is_still_logged_by_django(client, db, monkeypatch, caplog):
+    # Only the dependency 503s are left out of django.request: /healthz answering 503 for a
+    # database that does not answer is an ordinary response, logged as Django logs any 503.
+    from core import health
+
+    monkeypatch.setattr(health, "database_answers", lambda: False)
+
+    assert client.get("/healthz").status_code == 503
+
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Service Unavailable: /healthz"
+
+
+def test_redis_down_answers_login_503_and_every_other_route_works(
+    api_client, user, settings, unreachable_redis_cache
+):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"auth": "5/day"},
@@ -303,10 +333,10 @@ def test_write_whose_first_connect_failed_is_retried(
 def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_again(
     raising_client, user, monkeypatch, settings, body_format, retried
 ):
-    from users import serializers
+    from users import services
 
     calls = []
-    real_authenticate = serializers.authenticate
+    real_authenticate = services.authenticate
 
     def refuse_once(*args, **kwargs):
         calls.append(1)
@@ -314,7 +344,7 @@ def test_login_whose_first_connect_failed_is_retried_if_its_body_can_be_read_aga
             raise OperationalError("connection refused")
         return real_authenticate(*args, **kwargs)
 
-    monkeypatch.setattr(serializers, "authenticate", refuse_once)
+    monkeypatch.setattr(services, "authenticate", refuse_once)
     monkeypatch.setattr(unavailable, "failed_connections", lambda: [])
     monkeypatch.setattr(unavailable, "nothing_reached_a_database", lambda: True)
 
@@ -390,10 +420,7 @@ def test_postgresql_connection_killed_between_requests_costs_a_read_nothing(
 def test_postgresql_connection_killed_before_a_write_answers_503_unretried(
     settings, direct_postgresql
 ):
-    madeline = make_user(username="madeline", email="madeline@example.com")
-    make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(raise_request_exception=False)
-    client.force_authenticate(madeline)
+    client = committed_madeline_and_badeline()
     kill_backend_of(connection)
     try:
         response = client.post("/api/users/follow/", {"username": "badeline"}, format="json")
@@ -507,10 +534,7 @@ def test_redis_cache_carries_socket_timeouts():
 @needs_sqlite
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_locked_past_its_timeout_answers_503(settings):
-    madeline = make_user(username="madeline", email="madeline@example.com")
-    make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(raise_request_exception=False)
-    client.force_authenticate(madeline)
+    client = committed_madeline_and_badeline()
     locker = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout = 100")
@@ -529,10 +553,7 @@ def test_sqlite_locked_past_its_timeout_answers_503(settings):
 @needs_sqlite
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_read_only_database_answers_503(settings):
-    madeline = make_user(username="madeline", email="madeline@example.com")
-    make_user(username="badeline", email="badeline@example.com")
-    client = APIClient(raise_request_exception=False)
-    client.force_authenticate(madeline)
+    client = committed_madeline_and_badeline()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA query_only = ON")
     try:
@@ -559,7 +580,7 @@ def test_sqlite_full_database_answers_503(
     full.close()
     assert str(driver_error.value) == "database or disk is full"
     monkeypatch.setattr(
-        "users.models.User.follow", fail_with(OperationalError(str(driver_error.value)))
+        "users.services.follow", fail_with(OperationalError(str(driver_error.value)))
     )
     raising_client.credentials(HTTP_AUTHORIZATION=f"Token {auth_client.token}")
 

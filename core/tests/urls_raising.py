@@ -5,8 +5,8 @@ from django.urls import path
 
 from overworld.urls import urlpatterns as project_urlpatterns
 
-handler400 = "core.http.bad_request"
-handler500 = "core.http.server_error"
+handler400 = "core.errors.bad_request"
+handler500 = "core.errors.server_error"
 
 
 def raising_view(request):

@@ -238,7 +238,7 @@ def allowed_statuses(route: str | None, method: str) -> set[int]:
     if method == "OPTIONS":
         statuses = {200}
     elif method not in answers:
-        return {405}  # checked before the token and the throttle (core.http)
+        return {405}  # checked before the token and the throttle (core.views)
     else:
         statuses = set(answers[method])
     if route not in READS_NO_TOKEN:

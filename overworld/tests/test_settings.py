@@ -141,6 +141,51 @@ def test_manage_py_in_a_checkout_works_bare_with_a_local_key(checkout):
     assert again.stdout.strip() == key
 
 
+def test_settings_import_in_a_checkout_writes_no_key_file(checkout):
+    # Only the entry points (manage.py, wsgi.py, gunicorn.conf.py) make the key.
+    result = run_python("print(settings.SECRET_KEY)", cwd=checkout)
+
+    assert result.returncode != 0
+    assert "this checkout has no local key (.secret_key) yet" in result.stderr
+    assert result.stdout == ""
+    assert not (checkout / ".secret_key").exists()
+
+
+def test_wsgi_in_a_checkout_works_bare_with_a_local_key(checkout):
+    result = subprocess.run(
+        [sys.executable, "-c", "from overworld.wsgi import application; print(application)"],
+        cwd=checkout,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "WSGIHandler" in result.stdout
+    key = (checkout / ".secret_key").read_text().strip()
+    again = run_python("print(settings.SECRET_KEY)", cwd=checkout)
+    assert again.stdout.strip() == key
+
+
+def test_manage_py_without_django_says_how_to_get_the_venv(checkout):
+    # -S: no site-packages, as with a system Python that has no Django.
+    result = subprocess.run(
+        [sys.executable, "-S", "manage.py", "runserver"],
+        cwd=checkout,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "manage.py: Couldn't import Django. Are you sure it's installed and available on your "
+        "PYTHONPATH environment variable? Did you forget to activate a virtual environment? "
+    )
+    assert "./scripts/serve.sh" in result.stderr and ".venv" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
 def test_settings_in_a_checkout_prefer_the_given_key(checkout):
     key = secrets.token_urlsafe(50)
 

@@ -1,4 +1,4 @@
-"""Fixtures for the tests that start real servers (gunicorn subprocesses) and use Redis."""
+"""Fixtures of the users tests: a logged-in admin, real servers (gunicorn subprocesses), Redis."""
 
 import os
 import uuid
@@ -7,8 +7,10 @@ import dj_database_url
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test import Client
 from django.test.testcases import LiveServerThread
 
+from users.tests.factories import make_user
 from users.tests.live import GunicornServer, free_port, manage
 
 # A Redis database number of its own and a unique key prefix per run: the server is shared.
@@ -21,6 +23,15 @@ def suite_database() -> dict:
 
 def suite_uses_postgresql() -> bool:
     return suite_database()["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture
+def admin_client_() -> Client:
+    """A test client logged in as the superuser "root" (the admin tests)."""
+    admin = make_user(username="root", email="root@example.com", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    return client
 
 
 class WideBacklogWSGIServer(ThreadedWSGIServer):

@@ -10,14 +10,6 @@ from users.tests.factories import make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client_() -> Client:
-    admin = make_user(username="root", email="root@example.com", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def make_community(size: int) -> list[User]:
     """`size` users who all follow the first one and hold a few games each."""
     games = [make_game() for _ in range(4)]

@@ -20,14 +20,6 @@ pytestmark = pytest.mark.django_db
 SIZE_SLACK = 0.02
 
 
-@pytest.fixture
-def admin_client_() -> Client:
-    admin = make_user(username="root", email="root@example.com", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(admin)
-    return client
-
-
 def make_fans(prefix: str, count: int) -> list[User]:
     """`count` users in one INSERT (unusable passwords: hashing 500 would take seconds)."""
     return User.objects.bulk_create(

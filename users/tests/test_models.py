@@ -212,15 +212,55 @@ def test_user_get_by_username_unknown_raises_does_not_exist(user):
 def test_user_profile_is_the_anonymous_api_answer(api_client, user, other_user):
     user.follow(other_user)
     other_user.follow(user)
-    user.add_game("played", make_game(igdb="18099", name="Pokémon Moon"))
+    game = user.add_game("played", make_game(igdb="18099", name="Pokémon Moon"))
+    # Written out from the rows made above, not read back through the profile's own query.
+    expected = {
+        "id": user.pk,
+        "username": "madeline",
+        "email": "madeline@example.com",
+        "bio": None,
+        "location": None,
+        "twitter": None,
+        "played": [{"id": game.pk, "igdb": "18099", "name": "Pokémon Moon"}],
+        "liked": [],
+        "backlog": [],
+        "wishlist": [],
+        "following": [other_user.pk],
+        "followers": [other_user.pk],
+    }
 
-    assert user.profile() == api_client.get("/api/users/madeline").json()
+    profile = user.profile()
+
+    assert profile == expected
+    assert list(profile) == list(expected)
+    assert profile == api_client.get("/api/users/madeline").json()
 
 
 def test_user_profile_for_a_viewer_is_that_viewer_api_answer(auth_client, user, other_user):
     user.follow(other_user)
+    other_user.bio = "Part of you"
+    other_user.save()
+    expected = {
+        "id": other_user.pk,
+        "username": "badeline",
+        "email": "badeline@example.com",
+        "bio": "Part of you",
+        "location": None,
+        "twitter": None,
+        "played": [],
+        "liked": [],
+        "backlog": [],
+        "wishlist": [],
+        "following": [],
+        "followers": [user.pk],
+        "me": {"id": user.pk, "username": "madeline", "email": "madeline@example.com"},
+        "followingUser": True,
+    }
 
-    assert other_user.profile(viewer=user) == auth_client.get("/api/users/badeline").json()
+    profile = other_user.profile(viewer=user)
+
+    assert profile == expected
+    assert profile == auth_client.get("/api/users/badeline").json()
     assert list(other_user.profile(viewer=user))[-2:] == ["me", "followingUser"]
     assert other_user.profile(viewer=user)["followingUser"] is True
 

@@ -1,12 +1,14 @@
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 
+from users import services
 from users.models import Follow, User
 from users.serializers import ProfileUpdateSerializer
 from users.tests.factories import DEFAULT_PASSWORD, make_user
+from users.views import field_errors
 
 URL = "/api/users/profile/madeline"
 USERNAME_TAKEN = "A user with that username already exists."
@@ -376,8 +378,9 @@ def test_profile_update_lost_uniqueness_race_reports_field_error(user):
     # Another account takes the name between validation and the UPDATE.
     make_user(username="Theo")
 
-    with pytest.raises(ValidationError) as excinfo:
-        serializer.save()
+    with pytest.raises(DjangoValidationError) as excinfo:
+        services.update_profile(user=user, **serializer.validated_data)
 
-    assert excinfo.value.detail == {"username": [USERNAME_TAKEN]}
+    # What the view answers (400) for the service's error.
+    assert field_errors(excinfo.value).detail == {"username": [USERNAME_TAKEN]}
     assert User.objects.get(pk=user.pk).username == "madeline"

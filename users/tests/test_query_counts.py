@@ -26,7 +26,7 @@ def fill_profile(user, *, games: int, follows: int) -> None:
 def test_query_counts_profile_anonymous_one(
     api_client, user, django_assert_num_queries, games, follows
 ):
-    # The database builds the whole document (users.selectors): one query, whatever the sizes.
+    # The database builds the whole document (users.profile_document): one query, any size.
     fill_profile(user, games=games, follows=follows)
 
     with django_assert_num_queries(1):

@@ -2,12 +2,14 @@ import importlib
 
 import pytest
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 
+from users import services
 from users.models import RESERVED_USERNAMES, User
 from users.serializers import RegisterSerializer
 from users.tests.factories import make_user
+from users.views import field_errors
 
 URL = "/api/users/register/"
 PASSWORD = "climb-the-mountain-42"
@@ -300,8 +302,12 @@ def test_register_lost_uniqueness_race_reports_field_errors():
     # A concurrent registration takes both names between validation and the INSERT.
     make_user(username="THEO", email="Theo@Example.com")
 
-    with pytest.raises(ValidationError) as excinfo:
-        serializer.save()
+    with pytest.raises(DjangoValidationError) as excinfo:
+        services.register(**serializer.validated_data)
 
-    assert excinfo.value.detail == {"username": [USERNAME_TAKEN], "email": [EMAIL_TAKEN]}
+    # What the view answers (400) for the service's error.
+    assert field_errors(excinfo.value).detail == {
+        "username": [USERNAME_TAKEN],
+        "email": [EMAIL_TAKEN],
+    }
     assert User.objects.count() == 1

@@ -12,9 +12,11 @@ through PgBouncer with replicas sets both); they need PostgreSQL's server binari
 import os
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from users.tests.live import TEST_PASSWORD, call, unique
 from users.tests.replication import ReplicatedPostgres, available
@@ -105,9 +107,9 @@ def test_replicas_serve_anonymous_profile_reads(pair, serve):
     name = unique("reader")
     user_id, _token = register(server, name)
     pair.wait_replayed()
-    # A profile is one statement (users.selectors): the database builds the document.
+    # A profile is one statement (users.profile_document): the database builds the document.
     kinds = {
-        "profile": lambda line: "json_build_object" in line and name.lower() in line.lower(),
+        "profile": lambda line: ""","followers":""" in line and name.lower() in line.lower(),
     }
 
     def count(which):
@@ -244,3 +246,42 @@ def test_replicas_stopped_cost_only_a_fallback(pair, serve):
     assert {reply.body["id"] for reply in replies} == {user_id}
     assert "replica replica_0 skipped" in server.log()
     assert "Traceback" not in server.log()
+
+
+def profile_reads(server, token: str) -> dict[tuple[str, str], float]:
+    """overworld_profile_reads_total by (source, reason), summed over the server's workers."""
+    reply = call_raw(server, "/metrics", {"Authorization": f"Bearer {token}"})
+    found = {}
+    for family in text_string_to_metric_families(reply):
+        for sample in family.samples:
+            if sample.name == "overworld_profile_reads_total":
+                found[(sample.labels["source"], sample.labels["reason"])] = sample.value
+    return found
+
+
+def call_raw(server, path: str, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(server.base_url + path, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_replicas_metrics_say_where_each_profile_was_read_and_why(pair, serve, paused):
+    # Two workers count in the directory gunicorn.conf.py makes when the token is set.
+    metrics_token = "replica-metrics-token-0123456789"
+    server = serve(max_lag=3600, OVERWORLD_METRICS_TOKEN=metrics_token)
+    fan, star = unique("fan"), unique("star")
+    _fan_id, token = register(server, fan)
+    register(server, star)
+    pair.wait_replayed()
+
+    for _ in range(6):
+        profile(server, star)  # anonymous: the replica
+    paused()
+    assert (
+        call(server.base_url, "POST", "/api/users/follow/", {"username": star}, token=token).status
+        == 200
+    )
+    for _ in range(3):
+        profile(server, star, token)  # the reader's own follow is not replayed: the primary
+
+    assert profile_reads(server, metrics_token) == {("replica", ""): 6, ("primary", "pinned"): 3}

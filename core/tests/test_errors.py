@@ -1,17 +1,9 @@
-"""Errors Django or DRF produce outside the views still answer the contract's JSON."""
+"""Errors Django or DRF produce outside the views still answer the contract's JSON (core.errors)."""
 
 import pytest
-from django.test import Client
 from rest_framework import status
-from rest_framework.test import APIClient
 
 SECRET_IN_EXCEPTION = "boom: internal detail that must not leak"
-
-
-@pytest.fixture
-def raising_client() -> APIClient:
-    # raise_request_exception=False: answer as a server would instead of re-raising in the test.
-    return APIClient(raise_request_exception=False)
 
 
 def explode(*args, **kwargs):
@@ -42,13 +34,24 @@ def test_unhandled_error_in_plain_django_view_answers_json_500(raising_client, d
     assert b"boom" not in response.content
 
 
-@pytest.mark.parametrize("path", ["/", "/api/", "/api/users/", "/nothing/here", "/static/x.js"])
+@pytest.mark.parametrize("path", ["/api/", "/api/users/", "/nothing/here", "/static/x.js"])
 def test_unknown_path_answers_json_404(api_client, db, path):
     response = api_client.get(path)
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_root_answers_json_404_that_points_to_the_docs(api_client, db, method):
+    response = getattr(api_client, method)("/")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "Not found. The API is documented at /api/docs/ (OpenAPI schema: /api/schema/)."
+    }
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/*", ";;;", "\x00"])
@@ -106,25 +109,7 @@ def test_negative_content_length_answers_400(auth_client, user):
     assert response.json()["detail"].startswith("JSON parse error - ")
 
 
-# --- CSRF and the method: Django's test clients skip the CSRF check unless told not to ---------
-
-
-@pytest.fixture
-def csrf_client() -> Client:
-    """A client that, like a browser or curl against a server, is subject to the CSRF check."""
-    return Client(enforce_csrf_checks=True)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-@pytest.mark.parametrize("path", ["/healthz", "/healthz/"])
-def test_healthz_other_method_answers_json_405_despite_the_csrf_check(csrf_client, method, path):
-    response = getattr(csrf_client, method)(path)
-
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response["Content-Type"] == "application/json"
-    assert response["Allow"] == "GET, HEAD"
-    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+# --- CSRF: Django's test clients skip the CSRF check unless told not to (csrf_client) ----------
 
 
 @pytest.mark.django_db
@@ -145,75 +130,3 @@ def test_csrf_failure_of_the_admin_login_keeps_django_html_page(csrf_client):
     assert response.status_code == status.HTTP_403_FORBIDDEN
     assert response["Content-Type"].startswith("text/html")
     assert b"CSRF verification failed" in response.content
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-@pytest.mark.parametrize(
-    ("path", "allow"),
-    [("/api/schema/", "GET, HEAD, OPTIONS"), ("/api/docs/", "GET, HEAD, OPTIONS")],
-)
-def test_schema_and_docs_other_method_answers_json_405(csrf_client, method, path, allow):
-    response = getattr(csrf_client, method)(path)
-
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response["Content-Type"] == "application/json"
-    assert response["Allow"] == allow
-    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
-
-
-@pytest.mark.django_db
-def test_schema_post_asking_for_yaml_still_gets_json_405(csrf_client):
-    response = csrf_client.post("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
-
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response["Content-Type"] == "application/json"
-
-
-@pytest.mark.django_db
-def test_wrong_method_on_a_throttled_route_answers_405_not_429(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"auth": "1/day"},
-    }
-    client = APIClient(enforce_csrf_checks=True)
-    login = {"username": "nobody", "password": "wrong-password"}
-    assert client.post("/api/users/login/", login, format="json").status_code == 400
-    assert client.post("/api/users/login/", login, format="json").status_code == 429
-
-    response = client.get("/api/users/login/")
-
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response["Allow"] == "POST, OPTIONS"
-    assert response.json() == {"detail": 'Method "GET" not allowed.'}
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("method", "path", "allow"),
-    [
-        ("get", "/api/users/follow/", "POST, OPTIONS"),
-        ("get", "/api/users/unfollow/", "POST, OPTIONS"),
-        ("get", "/api/users/logout/", "POST, OPTIONS"),
-        ("post", "/api/users/user/", "GET, HEAD, OPTIONS"),
-        ("delete", "/api/users/profile/madeline", "GET, POST, HEAD, OPTIONS"),
-    ],
-)
-def test_wrong_method_without_a_token_answers_405_not_401(method, path, allow):
-    # The method is checked before authentication: no credentials do not hide a wrong method.
-    client = APIClient(enforce_csrf_checks=True)
-
-    response = getattr(client, method)(path)
-
-    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
-    assert response["Allow"] == allow
-    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
-
-
-@pytest.mark.django_db
-def test_right_method_without_a_token_still_answers_401():
-    client = APIClient(enforce_csrf_checks=True)
-
-    response = client.post("/api/users/follow/", {"username": "madeline"}, format="json")
-
-    assert response.status_code == status.HTTP_401_UNAUTHORIZED

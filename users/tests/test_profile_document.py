@@ -1,9 +1,12 @@
-"""users.selectors against the Python implementation it replaced, on whichever database runs.
+"""users.profile_document against the Python implementation it replaced, on whichever database
+runs.
 
 `legacy_profile` below is the previous ProfileSerializer.to_representation (rows from the
 database, the document assembled in Python), kept here verbatim as the reference: the document
 the database builds must parse to exactly what it produced -- the same keys in the same order,
-ints as ints, booleans as booleans, null as null, lists in the same order, the same strings.
+ints as ints, booleans as booleans, null as null, lists in the same order, the same strings --
+and be, byte for byte, that reference written as compact JSON (`compact` below). Both databases
+are held to the same bytes, so a profile is the same body and ETag on either.
 """
 
 import json
@@ -14,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 
 from games.tests.factories import make_game
 from users.models import GAME_LISTS, Follow, User
-from users.selectors import profile_document, profile_sql
+from users.profile_document import _statement, profile_document
 from users.tests.factories import make_user
 
 # Strings a hand-built JSON document could get wrong.
@@ -31,7 +34,7 @@ AWKWARD = [
 
 
 def legacy_profile(user: User, viewer: User | None) -> dict:
-    """The profile as ProfileSerializer built it before users.selectors (3 queries)."""
+    """The profile as ProfileSerializer built it before users.profile_document (3 queries)."""
     profile_lists = (*GAME_LISTS, "following")
     lists = {name: [] for name in profile_lists}
     following = lists["following"]
@@ -85,14 +88,21 @@ def strict(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def compact(value) -> bytes:
+    """The bytes both databases write for a document: no spaces, UTF-8, the short escapes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def assert_same_document(user: User, viewer: User | None) -> bytes:
     user.refresh_from_db()
-    document = profile_document(username=user.username, caller=viewer)
+    document = profile_document(username=user.username, viewer=viewer)
     expected = legacy_profile(user, viewer)
     parsed = json.loads(document)
     assert strict(parsed) == strict(expected)
     # And the same as the bytes DRF's renderer used to send, once both are parsed.
     assert strict(json.loads(JSONRenderer().render(expected))) == strict(parsed)
+    # Byte for byte, on PostgreSQL as on SQLite.
+    assert document == compact(expected)
     return document
 
 
@@ -117,13 +127,13 @@ def awkward_user(db):
     return user
 
 
-def test_selectors_new_user_same_as_legacy(user, other_user):
+def test_profile_document_new_user_same_as_legacy(user, other_user):
     assert_same_document(user, None)
     assert_same_document(user, other_user)
     assert_same_document(user, user)
 
 
-def test_selectors_empty_lists_are_arrays_and_unset_fields_null(user):
+def test_profile_document_empty_lists_are_arrays_and_unset_fields_null(user):
     document = json.loads(profile_document(username="madeline"))
 
     for name in (*GAME_LISTS, "following", "followers"):
@@ -131,7 +141,7 @@ def test_selectors_empty_lists_are_arrays_and_unset_fields_null(user):
     assert document["bio"] is None and document["twitter"] is None
 
 
-def test_selectors_awkward_strings_same_as_legacy(awkward_user, other_user):
+def test_profile_document_awkward_strings_same_as_legacy(awkward_user, other_user):
     document = assert_same_document(awkward_user, None)
     assert_same_document(awkward_user, other_user)
 
@@ -142,7 +152,7 @@ def test_selectors_awkward_strings_same_as_legacy(awkward_user, other_user):
     assert "Zürich".encode() in document
 
 
-def test_selectors_lists_and_follows_in_order_of_addition(user, other_user):
+def test_profile_document_lists_and_follows_in_order_of_addition(user, other_user):
     others = [make_user() for _ in range(6)]
     for other in reversed(others):
         user.follow(other)
@@ -160,7 +170,7 @@ def test_selectors_lists_and_follows_in_order_of_addition(user, other_user):
     assert [game["id"] for game in parsed["backlog"]] == [game.pk for game in reversed(games)]
 
 
-def test_selectors_ids_are_ints_and_following_user_a_boolean(user, other_user):
+def test_profile_document_ids_are_ints_and_following_user_a_boolean(user, other_user):
     other_user.follow(user)
     user.follow(other_user)
 
@@ -173,7 +183,7 @@ def test_selectors_ids_are_ints_and_following_user_a_boolean(user, other_user):
     assert parsed["me"] == {"id": other_user.pk, "username": "badeline", "email": other_user.email}
 
 
-def test_selectors_many_rows_same_as_legacy(user, other_user):
+def test_profile_document_many_rows_same_as_legacy(user, other_user):
     games = [make_game() for _ in range(30)]
     for name in GAME_LISTS:
         getattr(user, name).add(*games)
@@ -189,32 +199,32 @@ def test_selectors_many_rows_same_as_legacy(user, other_user):
     assert_same_document(user, crowd[70])
 
 
-def test_selectors_lookup_by_id_same_as_by_username(awkward_user, other_user):
-    by_id = profile_document(user_id=awkward_user.pk, caller=other_user)
+def test_profile_document_lookup_by_id_same_as_by_username(awkward_user, other_user):
+    by_id = profile_document(user_id=awkward_user.pk, viewer=other_user)
     # ASCII letters in another case: SQLite's lower() folds only those (as the unique index does).
-    by_name = profile_document(username="ZOë.O_é", caller=other_user)
+    by_name = profile_document(username="ZOë.O_é", viewer=other_user)
 
     assert by_id == by_name
 
 
 @pytest.mark.django_db
-def test_selectors_unknown_user_is_none():
+def test_profile_document_unknown_user_is_none():
     assert profile_document(username="nobody") is None
     assert profile_document(user_id=0) is None
 
 
-def test_selectors_api_body_is_the_document(api_client, auth_client, awkward_user, user):
+def test_profile_document_api_body_is_the_document(api_client, auth_client, awkward_user, user):
     anonymous = api_client.get(f"/api/users/{awkward_user.username}")
     authenticated = auth_client.get(f"/api/users/{awkward_user.username}")
 
     assert anonymous.content == profile_document(username=awkward_user.username)
-    assert authenticated.content == profile_document(username=awkward_user.username, caller=user)
+    assert authenticated.content == profile_document(username=awkward_user.username, viewer=user)
     assert anonymous["Content-Type"] == "application/json"
 
 
-def test_selectors_connection_comes_from_the_router(user, monkeypatch):
-    # Issue 9's replica router decides through router.db_for_read: the selector must ask it.
-    from users import selectors
+def test_profile_document_connection_comes_from_the_router(user, monkeypatch):
+    # Issue 9's replica router decides through router.db_for_read: the read must ask it.
+    from users import profile_document as module
 
     asked = []
 
@@ -222,32 +232,62 @@ def test_selectors_connection_comes_from_the_router(user, monkeypatch):
         asked.append(model)
         return "default"
 
-    monkeypatch.setattr(selectors.router, "db_for_read", db_for_read)
+    monkeypatch.setattr(module.router, "db_for_read", db_for_read)
 
     assert profile_document(username="madeline") is not None
     assert asked == [User]
 
 
 @pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
-def test_selectors_sql_has_one_statement_per_variant(vendor):
+def test_profile_document_sql_has_one_statement_per_variant(vendor):
     # Every variant is one SELECT with named parameters only (no stray % for the drivers).
     for by in ("username", "id"):
         for authenticated in (False, True):
             for email in ("public", "owner"):
-                sql = profile_sql(vendor, by=by, authenticated=authenticated, email=email)
+                sql = _statement(vendor, by=by, authenticated=authenticated, email=email)
                 assert sql.strip().startswith("SELECT") and ";" not in sql
                 stripped = sql.replace("%(username)s", "").replace("%(user_id)s", "")
-                assert "%" not in stripped.replace("%(caller_id)s", "")
-                assert ("'me'" in sql) is authenticated
+                assert "%" not in stripped.replace("%(viewer_id)s", "")
+                # The key `me`: json_object's 'me' (SQLite), ',"me":' in concat (PostgreSQL).
+                assert ("'me'" in sql or ""","me":""" in sql) is authenticated
 
 
-def test_selectors_profile_serializer_gives_the_document(user, other_user, rf):
+def test_profile_document_is_what_the_shell_gets(user, other_user):
+    # ProfileSerializer used to hand Python callers the document; User.profile does now, and
+    # the serializer only describes the shape (below).
+    other_user.follow(user)
+
+    assert strict(user.profile(viewer=other_user)) == strict(legacy_profile(user, other_user))
+    assert strict(user.profile()) == strict(legacy_profile(user, None))
+
+
+def test_profile_document_serializer_describes_the_same_keys(user, other_user):
     from users.serializers import ProfileSerializer
 
-    request = rf.get("/")
-    request.user = other_user
+    assert list(ProfileSerializer().fields) == list(legacy_profile(user, other_user))
 
-    data = ProfileSerializer(user, context={"request": request}).data
 
-    assert strict(data) == strict(legacy_profile(user, other_user))
-    assert strict(ProfileSerializer(user).data) == strict(legacy_profile(user, None))
+def test_profile_document_tables_and_columns_come_from_the_models(monkeypatch):
+    # Renaming a table (db_table) renames it in the statement: no name is written in by hand.
+    from users import profile_document as module
+
+    monkeypatch.setattr(Follow._meta, "db_table", "renamed_follow")
+    monkeypatch.setattr(User.played.through._meta, "db_table", "renamed_played")
+    module._statement.cache_clear()
+    try:
+        for vendor in ("postgresql", "sqlite"):
+            sql = module._statement(vendor, by="id", authenticated=True, email="owner")
+            assert '"renamed_follow"' in sql and '"renamed_played"' in sql
+            assert "users_follow" not in sql and "users_user_played" not in sql
+    finally:
+        module._statement.cache_clear()
+
+
+def test_profile_document_same_bytes_anonymous_and_for_a_viewer(awkward_user, other_user):
+    other_user.follow(awkward_user)
+
+    for viewer in (None, other_user, awkward_user):
+        document = profile_document(user_id=awkward_user.pk, viewer=viewer)
+        # PostgreSQL's json_build_object would write `"id" : 1`; compact JSON is `"id":1`.
+        assert document == compact(json.loads(document))
+        assert document.startswith(b'{"id":%d,"username":' % awkward_user.pk)

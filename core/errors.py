@@ -3,18 +3,16 @@
 The contract wants every error body to be a JSON object, including the ones Django produces
 before DRF is reached (unknown routes, a disallowed Host header, a CSRF failure) and request
 bodies over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django raises as a SuspiciousOperation rather than
-a DRF error. Which error wins matters too: a wrong method is 405 before anything else. A database
-or Redis failure is a 503 on every one of these paths (core.unavailable).
+a DRF error. A database or Redis failure is a 503 on every one of these paths (core.unavailable).
+Which error wins matters too: a wrong method is 405 before anything else (core.views).
 """
 
-import functools
 import sys
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.views import csrf
-from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,47 +50,6 @@ def exception_handler(exc, context):
     return response
 
 
-class MethodCheckedFirst:
-    """An APIView mixin: a method the view does not serve answers 405 before anything else.
-
-    DRF authenticates, checks permissions and throttles in `initial()`, before it looks for the
-    method's handler, so `GET login/` from a throttled client answered 429 and `GET follow/`
-    without a token 401. A wrong method is wrong whoever sends it: 405, with `Allow`.
-    """
-
-    def initial(self, request, *args, **kwargs):
-        method = request.method.lower()
-        if method not in self.http_method_names or not hasattr(self, method):
-            self.http_method_not_allowed(request, *args, **kwargs)
-        super().initial(request, *args, **kwargs)
-
-
-def json_methods(*methods: str):
-    """For plain Django views (not DRF) that answer JSON: `@json_methods("GET", "HEAD")`.
-
-    Another method answers 405 `{"detail": "Method \"POST\" not allowed."}` with `Allow`, the
-    same body DRF gives. The view is CSRF-exempt: it reads no cookie or session, so there is
-    nothing to forge, and the CSRF check would otherwise answer an unsafe method with 403 before
-    the view could say 405.
-    """
-    allowed = ", ".join(methods)
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
-                response = JsonResponse(
-                    {"detail": exceptions.MethodNotAllowed(request.method).detail}, status=405
-                )
-                response["Allow"] = allowed
-                return response
-            return view(request, *args, **kwargs)
-
-        return csrf_exempt(wrapper)
-
-    return decorator
-
-
 def csrf_failure(request, reason=""):
     """CSRF_FAILURE_VIEW: 403 `{"detail": "CSRF Failed: <reason>"}`, DRF's own wording.
 
@@ -121,7 +78,14 @@ def permission_denied(request, exception, *args, **kwargs):
 
 
 def page_not_found(request, exception, *args, **kwargs):
-    return JsonResponse({"detail": exceptions.NotFound.default_detail}, status=404)
+    detail = str(exceptions.NotFound.default_detail)
+    if request.path_info == "/":
+        # Nothing is served at the root, but whoever opens it is looking for the API.
+        detail = (
+            f"{detail} The API is documented at {reverse('docs')} "
+            f"(OpenAPI schema: {reverse('schema')})."
+        )
+    return JsonResponse({"detail": detail}, status=404)
 
 
 def server_error(request, *args, **kwargs):

@@ -1,0 +1,50 @@
+"""The one reader of the environment: `env`, for the settings and the server config alike.
+
+django-environ's `Env` (typed accessors: `env.str`, `env.bool`, `env.int`, `env.float`,
+`env.list`), with the project's one rule for every variable:
+
+- a value is stripped of surrounding whitespace, and a blank one counts as unset: the default
+  applies (`DJANGO_SECRET_KEY="  "` is no key, `GUNICORN_WORKERS=` is 2);
+- true is `1`, `true`, `yes`, `on` (any case) or a non-zero number; anything else is false;
+- a list is comma-separated, its items stripped, blank items dropped;
+- a value is taken as written: no `$OTHER_VARIABLE` interpolation (django-environ's "proxied
+  values"), so a secret key or password that starts with `$` stays itself.
+
+`env.read` names every variable asked for, so overworld/tests/test_env_example.py can check that
+`.env.example` lists them all. This module imports nothing of the project and needs no Django
+settings: a server config imports it before Django is set up (`from overworld.env import env`).
+"""
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+
+class Env(environ.Env):
+    BOOLEAN_TRUE_STRINGS = ("1", "true", "yes", "on")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        self.read.add(var)
+        value = self.ENVIRON.get(var, "").strip()
+        if not value:
+            if default is self.NOTSET:
+                raise ImproperlyConfigured(f"Set the {var} environment variable")
+            if not parse_default or default is None:
+                return default
+            value = default
+        if cast is None and default is not None and default is not self.NOTSET:
+            cast = type(default)  # django-environ's "smart cast": int for an int default
+        return self.parse_value(value, cast)
+
+    def list(self, var, cast=None, default=environ.Env.NOTSET) -> list:
+        items = (
+            item.strip() if isinstance(item, str) else item
+            for item in super().list(var, cast=cast, default=default)
+        )
+        return [item for item in items if item != ""]
+
+
+env = Env()
