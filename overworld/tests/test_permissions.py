@@ -44,6 +44,8 @@ ANONYMOUS = [
     ("GET", "/api/docs/", None, 200),
     ("GET", "/healthz", None, 200),
     ("GET", "/readyz", None, 200),
+    # Off without OVERWORLD_METRICS_TOKEN, and a 404 without its bearer token when on.
+    ("GET", "/metrics", None, 404),
     ("GET", "/admin/", None, 302),
 ]
 
