@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "nginx.conf.template"
-PLACEHOLDER = re.compile(r"\$\{(OVERWORLD_EDGE_[A-Z]+)\}")
+PLACEHOLDER = re.compile(r"\$\{(OVERWORLD_EDGE_[A-Z0-9_]+)\}")
 
 
 def nginx_binary() -> str | None:
@@ -182,10 +182,10 @@ class AppServer:
 class Edge:
     """nginx with the repository's configuration, on loopback ports, in `workdir`."""
 
-    def __init__(self, workdir: Path, certs: Path, upstreams: list[int]):
+    def __init__(self, workdir: Path, certs: Path, app_ports: tuple[int, int]):
         self.workdir = workdir
         self.certs = certs
-        self.upstreams = list(upstreams)
+        self.app_ports = tuple(app_ports)
         self.http_port = free_port()
         self.https_port = free_port()
         self.https_url = f"https://127.0.0.1:{self.https_port}"
@@ -193,7 +193,6 @@ class Edge:
         self.run_dir = workdir / "run"
         self.logs = workdir / "logs"
         self.conf = workdir / "nginx.conf"
-        self.upstream_conf = workdir / "upstream.conf"
         self.process: subprocess.Popen | None = None
 
     def values(self) -> dict[str, str]:
@@ -204,21 +203,21 @@ class Edge:
             "OVERWORLD_EDGE_HTTP": f"127.0.0.1:{self.http_port}",
             "OVERWORLD_EDGE_HTTPS": f"127.0.0.1:{self.https_port}",
             "OVERWORLD_EDGE_CERTS": str(self.certs),
-            "OVERWORLD_EDGE_UPSTREAM": str(self.upstream_conf),
+            "OVERWORLD_EDGE_APP_1": f"127.0.0.1:{self.app_ports[0]}",
+            "OVERWORLD_EDGE_APP_2": f"127.0.0.1:{self.app_ports[1]}",
         }
 
-    def write_upstream(self, down: tuple[int, ...] = ()) -> None:
-        """The upstream's server lines; ports in `down` are marked down (drained)."""
-        lines = [
-            f"server 127.0.0.1:{port}{' down' if port in down else ''};" for port in self.upstreams
-        ]
-        self.upstream_conf.write_text("\n".join(lines) + "\n")
+    def drain(self, number: int) -> None:
+        """Send no new request to app server `number` (1 or 2): the drain-N file."""
+        (self.run_dir / f"drain-{number}").touch()
+
+    def undrain(self, number: int) -> None:
+        (self.run_dir / f"drain-{number}").unlink(missing_ok=True)
 
     def start(self) -> "Edge":
         for directory in (self.run_dir, self.logs):
             directory.mkdir(parents=True, exist_ok=True)
         self.conf.write_text(render(TEMPLATE.read_text(), self.values()))
-        self.write_upstream()
         self._nginx("-t", capture=True)
         self.process = subprocess.Popen(
             [nginx_binary(), "-p", str(self.workdir), "-c", str(self.conf), "-e",
@@ -245,29 +244,6 @@ class Edge:
         )  # fmt: skip
         if result.returncode != 0:
             raise RuntimeError(f"nginx {' '.join(args)} failed:\n{result.stderr}")
-
-    def workers(self) -> set[int]:
-        try:
-            text = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
-        except FileNotFoundError:
-            return set()
-        return {int(pid) for pid in text.split()}
-
-    def reload(self, timeout: float = 60) -> None:
-        """Apply the configuration as written now; return once no old worker is left.
-
-        nginx starts new workers on the new configuration and lets the old ones finish what
-        they are serving: once they are gone, no request goes anywhere by the old one.
-        """
-        old = self.workers()
-        self.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            current = self.workers()
-            if current and not current & old:
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"old nginx workers still running after {timeout} s")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
