@@ -1,0 +1,434 @@
+"""Slow clients against a running server, while a visitor measures what normal requests get.
+
+The four phases of issue 15, one at a time, each for `phase_seconds`:
+
+- idle:    2,000 connections opened, nothing sent;
+- headers: 1,000 clients sending a request line, then one header line every 2 s;
+- body:    333 clients POSTing a 200-byte login body, one byte every 2 s;
+- readers: 100 clients reading a 100,000-follower profile, 1 KiB every 0.5 s.
+
+Throughout each phase a visitor fetches a profile on a fresh connection every 50 ms (open loop:
+a slow answer does not delay the next request). Per phase the report has the visitor's requests,
+the share answered 200, p50/p99 latency (a request that fails counts at the time it failed), the
+slow clients still open at the end and how long the server took to cut off the others; with
+`pids` (the server's root process), the peak RSS and the CPU time of that process tree.
+
+Loopback only, bounded in count and time. Stdlib only, so any interpreter can run it:
+
+    python bench/slow_clients.py --url http://127.0.0.1:18000 --phase-seconds 15 \\
+        [--phases idle,headers,body,readers] [--visitor-path P] [--reader-path P] [--pid PID]
+
+prints JSON; `run(url, phases=..., phase_seconds=...)` returns the same dict. The reader phase
+needs the 100,000-follower user: `python bench/slow_clients.py seed` (Django's settings and
+DATABASE_URL from the environment) inserts it in bulk, once.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PHASES = ("idle", "headers", "body", "readers")
+COUNTS = {"idle": 2000, "headers": 1000, "body": 333, "readers": 100}
+VISITOR_PATH = "/api/users/madeline"
+READER_PATH = "/api/users/celeb100000"
+LOGIN_PATH = "/api/users/login/"
+CELEBRITY_FOLLOWERS = 100_000
+VISITOR_INTERVAL = 0.05
+VISITOR_TIMEOUT = 5.0
+DRIP_INTERVAL = 2.0  # headers and body: one line / one byte this often
+READ_INTERVAL = 0.5  # readers: 1 KiB this often
+READ_CHUNK = 1024
+BODY_BYTES = 200
+OPEN_CONCURRENCY = 200  # connects in flight at once while a phase opens its clients
+
+
+def raise_nofile_limit() -> int:
+    """Raise this process's open-file limit to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+# --- the served processes: RSS and CPU from /proc ---------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (Linux /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+def rss_bytes(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes (children already reaped count in their parent)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    return total
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    host: str
+    port: int
+    host_header: str
+
+    @classmethod
+    def parse(cls, url: str) -> "Target":
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            raise ValueError("only http:// URLs")
+        host = parts.hostname or "127.0.0.1"
+        if host not in {"127.0.0.1", "localhost", "::1"} and not host.startswith("127."):
+            raise ValueError("loopback only")
+        port = parts.port or 80
+        return cls(host, port, parts.netloc)
+
+
+@dataclass
+class Slow:
+    """One slow client: when it opened, and when (if) the server cut it off."""
+
+    opened: float | None = None
+    cut: float | None = None
+    failed_to_open: bool = False
+    answered: bytes = b""  # the first bytes the server sent it, if any (e.g. a 408 or 400)
+
+
+@dataclass
+class PhaseState:
+    slow: list[Slow] = field(default_factory=list)
+    visits: list[tuple[float, int]] = field(default_factory=list)  # (seconds, status or 0)
+    peak_rss: int = 0
+
+
+async def visit(target: Target, path: str, timeout: float) -> tuple[float, int]:
+    started = time.monotonic()
+    writer = None
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(target.host, target.port)
+            writer.write(
+                f"GET {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
+                "Accept: application/json\r\nConnection: close\r\n\r\n".encode()
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = None
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            if length is not None:
+                await reader.readexactly(length)
+            else:
+                while await reader.read(65536):
+                    pass
+            return time.monotonic() - started, status
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        return time.monotonic() - started, 0
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def _watch_close(reader: asyncio.StreamReader, client: Slow) -> None:
+    """Wait for the server to answer or close; mark the client cut off when it closes."""
+    try:
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                break
+            if len(client.answered) < 64:
+                client.answered += data[: 64 - len(client.answered)]
+    except OSError:
+        pass
+    client.cut = time.monotonic()
+
+
+async def slow_client(kind: str, target: Target, paths: dict, client: Slow, gate) -> None:
+    """One slow client of `kind`; runs until cancelled or cut off."""
+    writer = None
+    try:
+        async with gate:
+            sock = socket.socket(socket.AF_INET6 if ":" in target.host else socket.AF_INET)
+            if kind == "readers":
+                # A small receive buffer, so the kernel does not read the profile for us.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(
+                    asyncio.get_running_loop().sock_connect(sock, (target.host, target.port)), 10
+                )
+            except BaseException:
+                sock.close()
+                raise
+            limit = READ_CHUNK if kind == "readers" else 65536
+            reader, writer = await asyncio.open_connection(sock=sock, limit=limit)
+        client.opened = time.monotonic()
+        host = target.host_header
+        if kind == "idle":
+            await _watch_close(reader, client)
+        elif kind == "headers":
+            watcher = asyncio.create_task(_watch_close(reader, client))
+            writer.write(f"GET {paths['visitor']} HTTP/1.1\r\nHost: {host}\r\n".encode())
+            n = 0
+            while client.cut is None:
+                await asyncio.sleep(DRIP_INTERVAL)
+                n += 1
+                writer.write(f"X-Slow-{n}: {n}\r\n".encode())
+                await writer.drain()
+            await watcher
+        elif kind == "body":
+            watcher = asyncio.create_task(_watch_close(reader, client))
+            writer.write(
+                f"POST {paths['login']} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {BODY_BYTES}\r\n\r\n".encode()
+            )
+            body = (b'{"username": "slow", "password": "' + b"x" * BODY_BYTES)[: BODY_BYTES - 2]
+            body += b'"}'
+            for byte in body:
+                if client.cut is not None:
+                    break
+                await asyncio.sleep(DRIP_INTERVAL)
+                writer.write(bytes([byte]))
+                await writer.drain()
+            await watcher
+        elif kind == "readers":
+            writer.write(
+                f"GET {paths['reader']} HTTP/1.1\r\nHost: {host}\r\n"
+                "Accept: application/json\r\n\r\n".encode()
+            )
+            while True:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    client.cut = time.monotonic()
+                    break
+                if len(client.answered) < 64:
+                    client.answered += data[: 64 - len(client.answered)]
+                await asyncio.sleep(READ_INTERVAL)
+    except (TimeoutError, OSError):
+        if client.opened is None:
+            client.failed_to_open = True
+        elif client.cut is None:
+            client.cut = time.monotonic()
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run_phase(
+    kind: str,
+    target: Target,
+    paths: dict,
+    seconds: float,
+    count: int,
+    pid: int | None,
+) -> dict:
+    state = PhaseState(slow=[Slow() for _ in range(count)])
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    started = time.monotonic()
+    cpu_before = cpu_seconds(process_tree(pid)) if pid else 0.0
+    slow_tasks = [
+        asyncio.create_task(slow_client(kind, target, paths, client, gate)) for client in state.slow
+    ]
+    visits: list[asyncio.Task] = []
+    deadline = started + seconds
+    next_visit = started
+    next_sample = started
+    while (now := time.monotonic()) < deadline:
+        if now >= next_visit:
+            visits.append(asyncio.create_task(visit(target, paths["visitor"], VISITOR_TIMEOUT)))
+            next_visit += VISITOR_INTERVAL
+        if pid and now >= next_sample:
+            state.peak_rss = max(state.peak_rss, rss_bytes(process_tree(pid)))
+            next_sample += 0.5
+        await asyncio.sleep(max(0.0, min(next_visit, deadline) - time.monotonic()))
+    ended = time.monotonic()
+    still_open = sum(1 for c in state.slow if c.opened is not None and c.cut is None)
+    for task in slow_tasks:
+        task.cancel()
+    await asyncio.gather(*slow_tasks, return_exceptions=True)
+    state.visits = await asyncio.gather(*visits)
+    cpu_after = cpu_seconds(process_tree(pid)) if pid else 0.0
+
+    latencies = [elapsed for elapsed, _status in state.visits]
+    ok = sum(1 for _elapsed, status in state.visits if status == 200)
+    cut_after = [c.cut - c.opened for c in state.slow if c.opened and c.cut and c.cut <= ended]
+    answers: dict[str, int] = {}
+    for c in state.slow:
+        if c.answered:
+            line = c.answered.split(b"\r\n", 1)[0].decode("latin-1")[:40]
+            answers[line] = answers.get(line, 0) + 1
+    report = {
+        "slow_clients": count,
+        "opened": sum(1 for c in state.slow if c.opened is not None),
+        "failed_to_open": sum(1 for c in state.slow if c.failed_to_open),
+        "cut_off": len(cut_after),
+        "still_open_at_end": still_open,
+        "cut_after_s_median": round(statistics.median(cut_after), 1) if cut_after else None,
+        "cut_after_s_max": round(max(cut_after), 1) if cut_after else None,
+        "slow_answers": answers,
+        "visitor_requests": len(state.visits),
+        "visitor_ok_share": round(ok / len(state.visits), 4) if state.visits else 0.0,
+        "visitor_p50_ms": round(_percentile(latencies, 0.50) * 1000, 1),
+        "visitor_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "visitor_statuses": _count(status for _elapsed, status in state.visits),
+    }
+    if pid:
+        report["peak_rss_mib"] = round(state.peak_rss / 2**20, 1)
+        report["server_cpu_s"] = round(cpu_after - cpu_before, 2)
+    return report
+
+
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[str(value)] = counts.get(str(value), 0) + 1
+    return counts
+
+
+async def _run(url, phases, phase_seconds, paths, counts, pid, pause) -> dict:
+    target = Target.parse(url)
+    results = {}
+    for n, kind in enumerate(phases):
+        if n:
+            await asyncio.sleep(pause)  # the server lets go of the last phase's clients
+        results[kind] = await run_phase(kind, target, paths, phase_seconds, counts[kind], pid)
+    return results
+
+
+def run(
+    url: str,
+    phases=PHASES,
+    phase_seconds: float = 15.0,
+    visitor_path: str = VISITOR_PATH,
+    reader_path: str = READER_PATH,
+    login_path: str = LOGIN_PATH,
+    counts: dict | None = None,
+    pid: int | None = None,
+    pause: float = 2.0,
+) -> dict:
+    """Run the phases one after the other against `url`; one report per phase, by name."""
+    unknown = set(phases) - set(PHASES)
+    if unknown:
+        raise ValueError(f"unknown phases: {sorted(unknown)}")
+    raise_nofile_limit()
+    paths = {"visitor": visitor_path, "reader": reader_path, "login": login_path}
+    counts = {**COUNTS, **(counts or {})}
+    return asyncio.run(_run(url, list(phases), phase_seconds, paths, counts, pid, pause))
+
+
+def seed(followers: int = CELEBRITY_FOLLOWERS) -> str:
+    """Insert `celeb<followers>` with that many followers (bulk SQL), unless it exists."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "overworld.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from users.models import User
+
+    call_command("migrate", verbosity=0, interactive=False)
+    username = f"celeb{followers}"
+    if User.objects.filter(username=username).exists():
+        return username
+    import prepare  # bench/prepare.py: fan1..fanN and follower rows by one INSERT ... SELECT
+
+    with transaction.atomic():
+        first = User.objects.filter(username="fan1").values_list("pk", flat=True).first()
+        existing = User.objects.filter(username__startswith="fan").count()
+        if first is None or existing < followers:
+            first = prepare.seed_fans(followers) if first is None else first
+        celeb = User.objects.create(
+            username=username, email=f"{username}@example.com", password="!", bio="Famous"
+        )
+        prepare.add_followers(celeb, first, followers)
+    return username
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "seed"])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--phases", default=",".join(PHASES))
+    parser.add_argument("--phase-seconds", type=float, default=15.0)
+    parser.add_argument("--visitor-path", default=VISITOR_PATH)
+    parser.add_argument("--reader-path", default=READER_PATH)
+    parser.add_argument("--login-path", default=LOGIN_PATH)
+    parser.add_argument("--pid", type=int, default=None, help="server root pid: RSS and CPU")
+    parser.add_argument("--scale", type=float, default=1.0, help="slow-client counts x this")
+    parser.add_argument("--followers", type=int, default=CELEBRITY_FOLLOWERS)
+    args = parser.parse_args()
+    if args.command == "seed":
+        print(seed(args.followers))
+        return
+    counts = {kind: max(1, int(n * args.scale)) for kind, n in COUNTS.items()}
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    report = run(
+        args.url, phases, args.phase_seconds, args.visitor_path, args.reader_path,
+        args.login_path, counts, args.pid,
+    )  # fmt: skip
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
