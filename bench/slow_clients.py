@@ -29,6 +29,7 @@ import json
 import os
 import resource
 import socket
+import ssl
 import statistics
 import sys
 import time
@@ -120,17 +121,25 @@ class Target:
     host: str
     port: int
     host_header: str
+    # https:// (the edge, deploy/nginx): every client but the idle ones speaks TLS. Loopback
+    # only, so the server's certificate (a throwaway self-signed one) is not checked.
+    tls: ssl.SSLContext | None = None
 
     @classmethod
     def parse(cls, url: str) -> "Target":
         parts = urlsplit(url)
-        if parts.scheme != "http":
-            raise ValueError("only http:// URLs")
+        if parts.scheme not in {"http", "https"}:
+            raise ValueError("only http:// and https:// URLs")
         host = parts.hostname or "127.0.0.1"
         if host not in {"127.0.0.1", "localhost", "::1"} and not host.startswith("127."):
             raise ValueError("loopback only")
-        port = parts.port or 80
-        return cls(host, port, parts.netloc)
+        tls = None
+        if parts.scheme == "https":
+            tls = ssl.create_default_context()
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+        port = parts.port or (443 if tls else 80)
+        return cls(host, port, parts.netloc, tls)
 
 
 @dataclass
@@ -155,7 +164,7 @@ async def visit(target: Target, path: str, timeout: float) -> tuple[float, int]:
     writer = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(target.host, target.port)
+            reader, writer = await asyncio.open_connection(target.host, target.port, ssl=target.tls)
             writer.write(
                 f"GET {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
                 "Accept: application/json\r\nConnection: close\r\n\r\n".encode()
@@ -212,7 +221,12 @@ async def slow_client(kind: str, target: Target, paths: dict, client: Slow, gate
                 sock.close()
                 raise
             limit = READ_CHUNK if kind == "readers" else 65536
-            reader, writer = await asyncio.open_connection(sock=sock, limit=limit)
+            # An idle client sends nothing at all, not even a TLS hello.
+            tls = None if kind == "idle" else target.tls
+            server_hostname = target.host if tls else None
+            reader, writer = await asyncio.open_connection(
+                sock=sock, limit=limit, ssl=tls, server_hostname=server_hostname
+            )
         client.opened = time.monotonic()
         host = target.host_header
         if kind == "idle":
