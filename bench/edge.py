@@ -45,10 +45,15 @@ def render(text: str, values: dict[str, str]) -> str:
 
 
 def make_certificate(directory: Path) -> Path:
-    """A self-signed certificate for localhost and 127.0.0.1: fullchain.pem, privkey.pem."""
+    """A self-signed certificate for localhost and 127.0.0.1: fullchain.pem, privkey.pem.
+
+    ECDSA P-256, as a deployment should use (Let's Encrypt issues them): signing a handshake
+    costs about a tenth of RSA 2048's, which counts when a thousand clients connect at once.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2",
          "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
          "-keyout", str(directory / "privkey.pem"), "-out", str(directory / "fullchain.pem")],
         check=True, capture_output=True, timeout=60,
