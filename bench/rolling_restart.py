@@ -1,12 +1,13 @@
 """Zero-downtime restarts: two app servers behind the edge, restarted one after the other while
 the frontend's request mix (bench/frontend_mix.lua) runs through it; every failure is counted.
 
-    .venv/bin/python bench/rolling_restart.py [--seconds 40] [--connections 16] [--no-drain]
+    .venv/bin/python bench/rolling_restart.py [--connections 16] [--no-drain]
 
 What it runs, on a throwaway SQLite file (or --database-url, a PostgreSQL database it does not
 create) seeded by bench/prepare.py: two app servers (bench/edge.py `start_app_server`, as
 scripts/serve.sh starts one), nginx on deploy/nginx/nginx.conf.template in front of both, and wrk
-over https with the mix for `--seconds`. After a few seconds, for each server in turn:
+over https with the mix from `--warmup` seconds before the restarts until `--tail` seconds after
+them (then SIGINT, on which wrk reports as at the end of a run). For each server in turn:
 
 1. drain: create the edge's drain file for it, so no new request goes to it, and wait a
    moment for the requests already on their way to arrive;
@@ -25,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -110,11 +112,11 @@ def restart_all(proxy: edge.Edge, servers: list[edge.AppServer], drain: bool, lo
 def measure(
     workdir: Path,
     *,
-    seconds: int = 40,
     connections: int = 16,
     drain: bool = True,
     database_url: str | None = None,
     warmup: float = 3.0,
+    tail: float = 3.0,
     app_overrides: dict | None = None,
 ) -> dict:
     """One run; returns the report (see the module docstring)."""
@@ -138,7 +140,7 @@ def measure(
         proxy.start()
         tag = f"rr{os.getpid()}{int(time.time()) % 100000}"
         wrk = subprocess.Popen(
-            ["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+            ["wrk", f"-t{connections}", f"-c{connections}", "-d600s", "--timeout", "30s",
              "-s", str(MIX), proxy.https_url, "--", str(mix), tag],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
@@ -149,22 +151,20 @@ def measure(
         began = time.monotonic()
         restart_all(proxy, servers, drain, steps)
         restarts_s = round(time.monotonic() - began, 1)
-        wrk.wait(timeout=seconds + 60)
+        time.sleep(tail)
+        wrk.send_signal(signal.SIGINT)  # wrk stops and reports, lua done() included
+        wrk.wait(timeout=60)
         reader.join(timeout=10)
         text = "".join(output)
         if wrk.returncode != 0:
             raise RuntimeError(f"wrk failed:\n{text}")
-        if restarts_s + warmup >= seconds:
-            raise RuntimeError(
-                f"the restarts took {restarts_s} s: raise --seconds above {restarts_s + warmup:.0f}"
-            )
         report = parse_wrk(text)
         statuses = Counter(
             int(match) for match in re.findall(r'" (\d{3}) ', proxy.access_log())
         )  # fmt: skip
         report.update(
             drain=drain,
-            seconds=seconds,
+            seconds=round(warmup + restarts_s + tail, 1),
             connections=connections,
             restarts_s=restarts_s,
             steps=steps,
@@ -179,7 +179,8 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=40, help="length of the wrk run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before")
+    parser.add_argument("--tail", type=float, default=3.0, help="seconds of load after")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--no-drain", action="store_true", help="SIGTERM and restart only")
     parser.add_argument("--database-url", default=None, help="an existing, empty database")
@@ -193,7 +194,8 @@ def main() -> None:
     try:
         report = measure(
             workdir,
-            seconds=args.seconds,
+            warmup=args.warmup,
+            tail=args.tail,
             connections=args.connections,
             drain=not args.no_drain,
             database_url=args.database_url,

@@ -214,7 +214,7 @@ def test_edge_keeps_serving_a_visitor_through_the_four_slow_client_phases(site):
 def test_edge_rolling_restart_of_both_app_servers_loses_no_request(tmp_path):
     require_tools()
 
-    report = rolling_restart.measure(tmp_path, seconds=25, connections=8)
+    report = rolling_restart.measure(tmp_path, connections=8)
 
     print(json.dumps(report, indent=2))
     assert report["requests"] > 0
