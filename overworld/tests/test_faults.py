@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from users.tests.live import GunicornServer, free_port, manage, server_env
+from users.tests.live import ServeScript, free_port, manage, server_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.live]
 
@@ -282,7 +282,7 @@ class Row:
 
 
 class Harness:
-    def __init__(self, server: GunicornServer, clients: list[Client], results: list[Result]):
+    def __init__(self, server: ServeScript, clients: list[Client], results: list[Result]):
         self.server = server
         self.clients = clients
         self.results = results
@@ -442,8 +442,170 @@ def shell(env: dict[str, str], code: str):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
-    root, postgres, redis_server = private_services
+# --- The steps, one fault each, in the order the test injects them ----------------------------
+
+
+@dataclass
+class Run:
+    """What the steps share: the served stack, its load, and the table being written."""
+
+    env: dict
+    server: ServeScript
+    clients: list
+    results: list
+    rows: list = field(default_factory=list)
+
+    @property
+    def base(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.server.port)
+
+
+def postgres_fast_restart(run: Run, harness: Harness, postgres: PrivatePostgres) -> None:
+    # A fast restart: every connection dies; reads are retried on a fresh one. 3 s either side:
+    # the few writes in flight when the server terminates their sessions must answer 503 (they
+    # may not be run again), so the window holds a few hundred requests, as in the issue's trial.
+    row, window = harness.phase("PostgreSQL fast restart", postgres.restart, settle=3.0)
+    row.note = failed_ops(window)
+    run.rows.append(row)
+    assert_only_json_503s(window)
+    failed = row.unavailable + row.errors_500 + row.no_answer
+    assert failed <= 0.01 * row.requests, row
+
+
+def postgres_outage(run: Run, harness: Harness, postgres: PrivatePostgres) -> None:
+    # An outage of a few seconds: 503s while it lasts, never a 500 or a hang.
+    def outage():
+        postgres.pg_ctl("-w", "-m", "fast", "stop")
+        time.sleep(3)
+        postgres.start()
+
+    row, window = harness.phase("PostgreSQL stopped for 3 s", outage)
+    row.note = failed_ops(window)
+    run.rows.append(row)
+    assert_only_json_503s(window)
+    assert row.unavailable > 0
+
+
+def redis_hang(run: Run, harness: Harness, redis_server: PrivateRedis) -> None:
+    # Redis hung: its process stopped, its connections left open.
+    hung_logins = []
+
+    def hang():
+        redis_server.process.send_signal(signal.SIGSTOP)
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < 3:
+                t0 = time.monotonic()
+                status, raw, _ = request(
+                    run.base,
+                    "POST",
+                    "/api/users/login/",
+                    {"username": "load0", "password": PASSWORD},
+                )
+                hung_logins.append((status, time.monotonic() - t0))
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+
+    row, window = harness.phase("Redis hung (SIGSTOP) for 3 s", hang)
+    slowest_login = max(seconds for _, seconds in hung_logins)
+    row.note = f" (logins while hung: {len(hung_logins)} x 503, slowest {slowest_login:.2f} s)"
+    run.rows.append(row)
+    assert_only_json_503s(window)
+    assert {status for status, _ in hung_logins} == {503}
+    assert slowest_login < 1.5
+    reads_during_hang = [r for r in window if r.op in ("profile", "popular", "me")]
+    assert all(r.status == 200 for r in reads_during_hang), [
+        (r.op, r.status, r.error) for r in reads_during_hang if r.status != 200
+    ]
+
+
+def worker_killed(run: Run, harness: Harness) -> None:
+    # One gunicorn worker killed: what it was serving is lost (inherent; nginx answers those
+    # with the JSON 503), nothing else.
+    row, window = harness.phase(
+        "SIGKILL of one worker",
+        lambda: os.kill(worker_pids(run.server.gunicorn_master())[0], signal.SIGKILL),
+        note=" (in flight in the killed worker)",
+    )
+    run.rows.append(row)
+    assert_only_json_503s(window, allow_no_answer=True)
+    assert row.no_answer + row.unavailable <= 4  # at most the killed worker's threads
+
+
+def reload(run: Run, harness: Harness) -> None:
+    # A rolling reload: new workers start, old ones finish what they accepted.
+    row, window = harness.phase(
+        "SIGHUP of serve.sh (reload)", lambda: os.kill(run.server.process.pid, signal.SIGHUP)
+    )
+    run.rows.append(row)
+    assert_only_json_503s(window)
+
+
+def graceful_stop(run: Run) -> None:
+    # SIGTERM, what an orchestrator sends: accepted requests finish, then it exits.
+    time.sleep(2)
+    mark = len(run.results)
+    sent = time.monotonic()
+    os.kill(run.server.process.pid, signal.SIGTERM)
+    run.server.process.wait(timeout=60)
+    stopped_in = time.monotonic() - sent
+    time.sleep(0.3)
+    window = run.results[mark:]
+    answered = [r for r in window if r.status is not None]
+    # Started well before the signal: nginx had accepted these; each must be answered.
+    accepted = [r for r in window if r.start < sent - 0.05]
+    refused = [r for r in window if r.error == "ConnectionRefusedError"]
+    # Reset: connections the kernel queued on the listening socket after the signal, which
+    # nobody accepts any more (docs/deployment.md: take the instance out of rotation first).
+    reset = [r for r in window if r.error == "ConnectionResetError"]
+    lost = [r for r in window if r.status is None and r not in refused and r not in reset]
+    run.rows.append(
+        Row(
+            "SIGTERM (graceful stop)",
+            len(window),
+            len(answered),
+            sum(1 for r in answered if r.status == 503),
+            sum(1 for r in answered if r.status >= 500 and r.status != 503),
+            len(lost) + len(reset),
+            max((r.end - r.start for r in window), default=0.0),
+            None,
+            note=(
+                f" ({len(reset)} reset: sent after the signal, never accepted; "
+                f"+{len(refused)} refused; exited in {stopped_in:.1f} s)"
+            ),
+        )
+    )
+    assert all(r.status is not None for r in accepted), accepted
+    assert not lost, lost[:5]
+    assert all(r.status < 500 for r in answered)
+
+
+def acknowledged_writes_are_stored(run: Run, fault_table: list) -> None:
+    # Every acknowledged follow/unfollow is in the database: each client's last acknowledged
+    # state holds (a client repeats an unacknowledged one until it is acknowledged, and one
+    # that never reached the server changed nothing).
+    follows = shell(
+        run.env,
+        "import json; from users.models import Follow; "
+        "print(json.dumps(list(Follow.objects.filter(follower__username__startswith='load')"
+        ".values_list('follower__username', 'followee__username'))))",
+    )
+    follows = {tuple(pair) for pair in follows}
+    known = [c for c in run.clients if c.pending is None or not c.pending_sent]
+    assert known, "no client ended with a known follow state"
+    for client in known:
+        assert ((client.username, client.target) in follows) == client.following, client
+    acknowledged = sum(1 for r in run.results if r.op == "write" and r.status == 200)
+    fault_table.append(
+        f"{acknowledged} follow/unfollow acknowledged; the final state of {len(known)} of "
+        f"{len(run.clients)} follow pairs checked in the database: all as acknowledged."
+    )
+
+
+@pytest.fixture
+def served(private_services, tmp_path):
+    """serve.sh on the private PostgreSQL and Redis, seeded, with its load clients ready."""
+    _root, postgres, redis_server = private_services
     env = {
         "DATABASE_URL": postgres.url,
         "REDIS_URL": redis_server.url,
@@ -456,7 +618,7 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
     tokens = shell(
         env, SEED.format(password=PASSWORD, followers=FOLLOWERS_OF_POPULAR, threads=THREADS)
     )
-    server = GunicornServer(env, tmp_path, workers=2, threads=4).start()
+    server = ServeScript(env, tmp_path, workers=2, threads=4).start()
     results: list[Result] = []
     lock = threading.Lock()
     base = ("127.0.0.1", server.port)
@@ -464,141 +626,26 @@ def test_faults_keep_the_api_answering(private_services, tmp_path, fault_table):
         Client(n, f"load{n}", tokens[n], f"load{(n + 1) % THREADS}", base, results, lock)
         for n in range(THREADS)
     ]
-    rows: list[Row] = []
-    master = server.process.pid
     try:
-        with Harness(server, clients, results) as harness:
-            # A fast restart: every connection dies; reads are retried on a fresh one.
-            # 3 s either side: the few writes in flight when the server terminates their
-            # sessions must answer 503 (they may not be run again), so the window holds a few
-            # hundred requests, as in the issue's trial.
-            row, window = harness.phase("PostgreSQL fast restart", postgres.restart, settle=3.0)
-            row.note = failed_ops(window)
-            rows.append(row)
-            assert_only_json_503s(window)
-            failed = row.unavailable + row.errors_500 + row.no_answer
-            assert failed <= 0.01 * row.requests, row
-
-            # An outage of a few seconds: 503s while it lasts, never a 500 or a hang.
-            def outage():
-                postgres.pg_ctl("-w", "-m", "fast", "stop")
-                time.sleep(3)
-                postgres.start()
-
-            row, window = harness.phase("PostgreSQL stopped for 3 s", outage)
-            row.note = failed_ops(window)
-            rows.append(row)
-            assert_only_json_503s(window)
-            assert row.unavailable > 0
-
-            # Redis hung: its process stopped, its connections left open.
-            hung_logins = []
-
-            def redis_hang():
-                redis_server.process.send_signal(signal.SIGSTOP)
-                start = time.monotonic()
-                try:
-                    while time.monotonic() - start < 3:
-                        t0 = time.monotonic()
-                        status, raw, _ = request(
-                            base,
-                            "POST",
-                            "/api/users/login/",
-                            {"username": "load0", "password": PASSWORD},
-                        )
-                        hung_logins.append((status, time.monotonic() - t0))
-                finally:
-                    redis_server.process.send_signal(signal.SIGCONT)
-
-            row, window = harness.phase("Redis hung (SIGSTOP) for 3 s", redis_hang)
-            slowest_login = max(seconds for _, seconds in hung_logins)
-            row.note = (
-                f" (logins while hung: {len(hung_logins)} x 503, slowest {slowest_login:.2f} s)"
-            )
-            rows.append(row)
-            assert_only_json_503s(window)
-            assert {status for status, _ in hung_logins} == {503}
-            assert slowest_login < 1.5
-            reads_during_hang = [r for r in window if r.op in ("profile", "popular", "me")]
-            assert all(r.status == 200 for r in reads_during_hang), [
-                (r.op, r.status, r.error) for r in reads_during_hang if r.status != 200
-            ]
-
-            # One worker killed: its in-flight requests are lost (inherent), nothing else.
-            row, window = harness.phase(
-                "SIGKILL of one worker",
-                lambda: os.kill(worker_pids(master)[0], signal.SIGKILL),
-                note=" (in flight in the killed worker)",
-            )
-            rows.append(row)
-            assert_only_json_503s(window, allow_no_answer=True)
-            assert row.no_answer <= 4  # at most the killed worker's threads
-
-            # A rolling reload: new workers start, old ones finish what they accepted.
-            row, window = harness.phase(
-                "SIGHUP of the master (reload)", lambda: os.kill(master, signal.SIGHUP)
-            )
-            rows.append(row)
-            assert_only_json_503s(window)
-
-            # SIGTERM, what an orchestrator sends: accepted requests finish, then it exits.
-            time.sleep(2)
-            mark = len(results)
-            sent = time.monotonic()
-            os.kill(master, signal.SIGTERM)
-            server.process.wait(timeout=30)
-            stopped_in = time.monotonic() - sent
-            time.sleep(0.3)
-        window = results[mark:]
-        answered = [r for r in window if r.status is not None]
-        # Started well before the signal: gunicorn had accepted these; each must be answered.
-        accepted = [r for r in window if r.start < sent - 0.05]
-        refused = [r for r in window if r.error == "ConnectionRefusedError"]
-        # Reset: connections the kernel queued on the listening socket after the signal, which
-        # no worker accepts any more (docs/deployment.md: take the instance out of rotation first).
-        reset = [r for r in window if r.error == "ConnectionResetError"]
-        lost = [r for r in window if r.status is None and r not in refused and r not in reset]
-        rows.append(
-            Row(
-                "SIGTERM (graceful stop)",
-                len(window),
-                len(answered),
-                sum(1 for r in answered if r.status == 503),
-                sum(1 for r in answered if r.status >= 500 and r.status != 503),
-                len(lost) + len(reset),
-                max((r.end - r.start for r in window), default=0.0),
-                None,
-                note=(
-                    f" ({len(reset)} reset: sent after the signal, never accepted; "
-                    f"+{len(refused)} refused; exited in {stopped_in:.1f} s)"
-                ),
-            )
-        )
-        assert all(r.status is not None for r in accepted), accepted
-        assert not lost, lost[:5]
-        assert all(r.status < 500 for r in answered)
+        yield Run(env, server, clients, results)
     finally:
         server.stop()
-        print_table(rows, fault_table)
 
-    # Every acknowledged follow/unfollow is in the database: each client's last acknowledged
-    # state holds (a client repeats an unacknowledged one until it is acknowledged, and one
-    # that never reached gunicorn changed nothing).
-    follows = shell(
-        env,
-        "import json; from users.models import Follow; "
-        "print(json.dumps(list(Follow.objects.filter(follower__username__startswith='load')"
-        ".values_list('follower__username', 'followee__username'))))",
-    )
-    follows = {tuple(pair) for pair in follows}
-    known = [c for c in clients if c.pending is None or not c.pending_sent]
-    assert known, "no client ended with a known follow state"
-    for client in known:
-        assert ((client.username, client.target) in follows) == client.following, client
-    acknowledged = sum(1 for r in results if r.op == "write" and r.status == 200)
-    fault_table.append(
-        f"{acknowledged} follow/unfollow acknowledged; the final state of {len(known)} of "
-        f"{len(clients)} follow pairs checked in the database: all as acknowledged."
-    )
-    log = (tmp_path / f"gunicorn-{server.port}.log").read_text(errors="replace")
+
+def test_faults_keep_the_api_answering(private_services, served, fault_table):
+    _root, postgres, redis_server = private_services
+    run = served
+    try:
+        with Harness(run.server, run.clients, run.results) as harness:
+            postgres_fast_restart(run, harness, postgres)
+            postgres_outage(run, harness, postgres)
+            redis_hang(run, harness, redis_server)
+            worker_killed(run, harness)
+            reload(run, harness)
+            graceful_stop(run)
+    finally:
+        run.server.stop()
+        print_table(run.rows, fault_table)
+    acknowledged_writes_are_stored(run, fault_table)
+    log = run.server.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]

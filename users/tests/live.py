@@ -131,18 +131,26 @@ class GunicornServer:
             "GUNICORN_THREADS": str(threads),
         }
         self.process: subprocess.Popen | None = None
+        self.command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "overworld.wsgi",
+        ]
 
     def start(self) -> "GunicornServer":
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "overworld.wsgi"],
+                self.command,
                 cwd=settings.BASE_DIR,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early:\n{self.log()}")
@@ -152,7 +160,7 @@ class GunicornServer:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"gunicorn did not answer within 60 s:\n{self.log()}")
+        raise RuntimeError(f"gunicorn did not answer within 120 s:\n{self.log()}")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -160,13 +168,44 @@ class GunicornServer:
         # Only this server's own process group: the arbiter and its workers.
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=15)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+
+class ServeScript(GunicornServer):
+    """`./scripts/serve.sh` itself (nginx in front of gunicorn), in its own process group.
+
+    Signals go to serve.sh, which passes them on (SIGHUP: gunicorn reloads; SIGTERM: nginx
+    finishes what it accepted, then gunicorn); `gunicorn_master()` is the pid whose workers a
+    test may kill. The demo seed is skipped; migrations run as serve.sh always runs them.
+    """
+
+    def __init__(self, env: dict[str, str], log_dir: Path, workers: int = 2, threads: int = 4):
+        super().__init__(env, log_dir, workers, threads)
+        self.env.pop("GUNICORN_BIND")
+        self.env.update(
+            OVERWORLD_BIND=f"127.0.0.1:{self.port}",
+            OVERWORLD_SEED_DEMO="0",
+            DJANGO_STATIC_ROOT=str(log_dir / f"static-{self.port}"),
+            VENV=str(Path(sys.executable).parent.parent),
+        )
+        self.command = ["bash", "scripts/serve.sh"]
+
+    def gunicorn_master(self) -> int:
+        """The gunicorn arbiter under serve.sh."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        for pid in children.read_text().split():
+            try:
+                if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(pid)
+            except OSError:
+                continue
+        raise RuntimeError("no gunicorn under serve.sh")
 
 
 def server_env(overrides: dict[str, str]) -> dict[str, str]:
