@@ -1,8 +1,8 @@
 """The edge (deploy/nginx) run on this machine: nginx from the repository's template in front of
 app servers, for overworld/tests/test_edge.py and bench/rolling_restart.py.
 
-- `start_app_server()` is the one place that says how one app server is started (today gunicorn
-  with gunicorn.conf.py, as scripts/serve.sh starts it);
+- `start_app_server()` is the one place that says how one app server is started (gunicorn with
+  gunicorn.conf.py, as the Docker image starts it);
 - `Edge` renders deploy/nginx/nginx.conf.template exactly as the official image's envsubst step
   does (only the ${OVERWORLD_EDGE_*} placeholders), with its own prefix, pid file, temporary
   paths and loopback ports, and runs nginx on it: the system's nginx and its ports 80/443 are
@@ -91,11 +91,13 @@ _taken: set[int] = set()
 
 
 def start_app_server(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start one app server on 127.0.0.1:`port`, the way scripts/serve.sh starts its server.
+    """Start one app server on 127.0.0.1:`port`, as the image and compose's `web` start one.
 
-    The one place to change when serve.sh starts something else: the caller only needs a
-    process (in a session of its own, so that its workers can be signalled with it) that
-    serves HTTP on that port and stops gracefully on SIGTERM.
+    gunicorn with gunicorn.conf.py: the app server that scripts/serve.sh also runs (behind a
+    buffering nginx of its own there; behind the edge that layer is the edge). The one place
+    to change when the app server changes: callers need a process, in a session of its own so
+    that its workers are signalled with it, that serves HTTP on that port and stops gracefully
+    on SIGTERM.
     """
     with open(log_path, "ab") as log:
         return subprocess.Popen(

@@ -1,8 +1,8 @@
 """The edge (deploy/nginx/nginx.conf.template) for real: Debian's nginx in front of two app servers.
 
 bench/edge.py renders the repository's template with this test's own prefix, pid file, temporary
-paths, loopback ports and a throwaway self-signed certificate, and starts the app servers the way
-scripts/serve.sh does (`start_app_server`, the one place that says how). The app servers run with
+paths, loopback ports and a throwaway self-signed certificate, and starts the app servers as the
+image does (`start_app_server`, the one place that says how). The app servers run with
 what the app needs behind the edge: OVERWORLD_NUM_PROXIES=1, DJANGO_SECURE_PROXY_SSL_HEADER=1 and
 DJANGO_SECURE_SSL_REDIRECT=1, on a SQLite file of their own (the edge is under test here, not the
 database, so the suite runs it once: CI's PostgreSQL passes leave out the `edge` marker).
@@ -198,6 +198,9 @@ def test_edge_answers_json_503_with_retry_after_when_no_app_server_answers(site,
 
 def test_edge_keeps_serving_a_visitor_through_the_four_slow_client_phases(site):
     seconds = float(os.environ.get("OVERWORLD_EDGE_PHASE_SECONDS", "8"))
+    # Warm: every worker of both app servers opens its database connection first.
+    for _ in range(16):
+        assert request(site, "GET", slow_clients.VISITOR_PATH)[0] == 200
 
     report = slow_clients.run(
         site.https_url,
