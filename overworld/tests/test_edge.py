@@ -13,12 +13,14 @@ phase (default 8).
 """
 
 import http.client
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -194,6 +196,45 @@ def test_edge_answers_json_503_with_retry_after_when_no_app_server_answers(site,
         assert headers["content-type"] == "application/json"
         assert headers["retry-after"] == "5"
         assert headers["cache-control"] == "no-store"
+
+
+class EchoHeaders(http.server.BaseHTTPRequestHandler):
+    """An app server stand-in that answers with the request headers it received, as JSON."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_edge_sends_the_app_the_client_address_scheme_and_request_id(site, tmp_path):
+    echo = http.server.ThreadingHTTPServer(("127.0.0.1", edge.free_port()), EchoHeaders)
+    threading.Thread(target=echo.serve_forever, daemon=True).start()
+    port = echo.server_address[1]
+    proxy = edge.Edge(tmp_path, site.certs, (port, port)).start()
+    try:
+        forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"}
+        status, _headers, body = request(proxy, "GET", "/x", headers=forged, source="127.0.0.2")
+    finally:
+        proxy.stop()
+        echo.shutdown()
+        echo.server_close()
+    seen = json.loads(body)
+
+    assert status == 200
+    assert seen["x-forwarded-for"] == "127.0.0.2"  # replaced, not appended to
+    assert seen["x-forwarded-proto"] == "https"
+    assert seen["host"] == "127.0.0.1"
+    assert re.fullmatch(r"[0-9a-f]{32}", seen["x-request-id"])
+    assert f"rid={seen['x-request-id']}" in proxy.access_log()
 
 
 def test_edge_keeps_serving_a_visitor_through_the_four_slow_client_phases(site):
