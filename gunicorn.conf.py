@@ -39,9 +39,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
 # The access log is gunicorn's own unless GUNICORN_ACCESS_LOG=0 (an app that writes its own
 # access line, or a benchmark, turns it off).
-accesslog = (
-    None if os.environ.get("GUNICORN_ACCESS_LOG", "1").strip().lower() in {"0", "false", "no", "off"} else "-"
-)
+_access_log = os.environ.get("GUNICORN_ACCESS_LOG", "1").strip().lower()
+accesslog = None if _access_log in {"0", "false", "no", "off"} else "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms'

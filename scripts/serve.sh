@@ -57,7 +57,7 @@ fi
 # Thousands of slow or idle clients are thousands of open files for nginx: as many as the hard
 # limit allows (no root needed up to it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-run="$(mktemp -d "${TMPDIR:-/tmp}/overworld-serve.XXXXXX")"
+run="$(mktemp -d -t overworld-serve.XXXXXX)"
 mkdir "$run/client_body" "$run/proxy" "$run/fastcgi" "$run/uwsgi" "$run/scgi"
 "$VENV/bin/python" - "$run" "$bind" <<'PY'
 import os, re, sys

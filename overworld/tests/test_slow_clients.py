@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -167,3 +168,18 @@ def test_slow_clients_gone_the_server_answers_as_before(served, report):
     with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
         assert answer.status == 200
         assert json.loads(answer.read()) == {"status": "ok"}
+
+
+def test_slow_clients_serve_sh_refuses_an_oversized_body_with_the_apps_json_413(served):
+    base, _pid, _log = served
+    request = urllib.request.Request(
+        f"{base}/api/users/login/",
+        data=b"x" * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 413
+    assert refused.value.headers["Content-Type"] == "application/json"
+    assert json.loads(refused.value.read()) == {"detail": "Request body is too large."}
