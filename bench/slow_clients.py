@@ -32,6 +32,7 @@ import socket
 import ssl
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,27 @@ async def slow_client(
             writer.close()
 
 
+def _visitor(target: Target, path: str, started: float, deadline: float, out: list) -> None:
+    """The visitor, open loop, in a thread and event loop of its own.
+
+    Apart from the slow clients' loop, so that their own work (a thousand TLS handshakes at
+    once, over https) does not delay the visitor's requests or their timing: what is measured
+    is the server. The ssl module releases the GIL during handshakes and reads.
+    """
+
+    async def schedule() -> None:
+        tasks = []
+        next_visit = started
+        while (now := time.monotonic()) < deadline:
+            if now >= next_visit:
+                tasks.append(asyncio.create_task(visit(target, path, VISITOR_TIMEOUT)))
+                next_visit += VISITOR_INTERVAL
+            await asyncio.sleep(max(0.0, min(next_visit, deadline) - time.monotonic()))
+        out.extend(await asyncio.gather(*tasks))
+
+    asyncio.run(schedule())
+
+
 def _percentile(values: list[float], share: float) -> float:
     if not values:
         return 0.0
@@ -322,26 +344,26 @@ async def run_phase(
     cpu_before = cpu_seconds(process_tree(pid)) if pid else 0.0
     busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     slow_tasks = [
-        asyncio.create_task(slow_client(kind, target, paths, client, gate)) for client in state.slow
+        asyncio.create_task(slow_client(kind, target, paths, client, gate, ramp * n / count))
+        for n, client in enumerate(state.slow)
     ]
-    visits: list[asyncio.Task] = []
     deadline = started + seconds
-    next_visit = started
-    next_sample = started
+    visits: list[tuple[float, int]] = []
+    visitor = threading.Thread(
+        target=_visitor, args=(target, paths["visitor"], started, deadline, visits), daemon=True
+    )
+    visitor.start()
     while (now := time.monotonic()) < deadline:
-        if now >= next_visit:
-            visits.append(asyncio.create_task(visit(target, paths["visitor"], VISITOR_TIMEOUT)))
-            next_visit += VISITOR_INTERVAL
-        if pid and now >= next_sample:
+        if pid:
             state.peak_rss = max(state.peak_rss, rss_bytes(process_tree(pid)))
-            next_sample += 0.5
-        await asyncio.sleep(max(0.0, min(next_visit, deadline) - time.monotonic()))
+        await asyncio.sleep(max(0.0, min(now + 0.5, deadline) - time.monotonic()))
     ended = time.monotonic()
     still_open = sum(1 for c in state.slow if c.opened is not None and c.cut is None)
     for task in slow_tasks:
         task.cancel()
     await asyncio.gather(*slow_tasks, return_exceptions=True)
-    state.visits = await asyncio.gather(*visits)
+    await asyncio.to_thread(visitor.join)
+    state.visits = visits
     cpu_after = cpu_seconds(process_tree(pid)) if pid else 0.0
     busy = machine_busy_seconds() - busy_before
     own = own_cpu_seconds() - own_before
