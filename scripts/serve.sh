@@ -62,13 +62,25 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 run="$(mktemp -d -t overworld-serve.XXXXXX)"
 mkdir "$run/client_body" "$run/proxy" "$run/fastcgi" "$run/uwsgi" "$run/scgi"
-"$VENV/bin/python" - "$run" "$bind" <<'PY'
+# The proxies the user put in front of serve.sh (OVERWORLD_NUM_PROXIES, default 0, as for any
+# server), and nginx one more: it appends the address it sees to X-Forwarded-For, so the app,
+# trusting one more hop, counts each client by its own address and never by a forged entry.
+outer_proxies="${OVERWORLD_NUM_PROXIES:-0}"
+case "$outer_proxies" in
+    '' | *[!0-9]*) echo "serve.sh: OVERWORLD_NUM_PROXIES must be a whole number, not '$outer_proxies'" >&2; exit 1 ;;
+esac
+"$VENV/bin/python" - "$run" "$bind" "$outer_proxies" <<'PY'
 import os, re, sys
-run, listen = sys.argv[1:3]
+run, listen, outer_proxies = sys.argv[1:4]
+# Behind proxies the user trusts (OVERWORLD_NUM_PROXIES > 0) their X-Request-ID and
+# X-Forwarded-Proto are passed on; otherwise a client's are replaced by nginx's own.
+trusted = int(outer_proxies) > 0
 values = {
     "OVERWORLD_SERVE_RUN": run,
     "OVERWORLD_SERVE_LISTEN": listen,
     "OVERWORLD_SERVE_APP": f"unix:{run}/gunicorn.sock",
+    "OVERWORLD_SERVE_REQUEST_ID": "$passed_request_id" if trusted else "$request_id",
+    "OVERWORLD_SERVE_FORWARDED_PROTO": "$passed_forwarded_proto" if trusted else "$scheme",
 }
 text = open("overworld/serve-nginx.conf").read()
 text = re.sub(r"\$\{(OVERWORLD_SERVE_\w+)\}", lambda match: values[match[1]], text)
@@ -77,8 +89,7 @@ if os.geteuid() == 0:  # workers as this same user: they use the run directory a
 with open(f"{run}/nginx.conf", "w") as conf:
     conf.write(text)
 PY
-# Behind nginx, the client's address is the last X-Forwarded-For entry (nginx sets it).
-export OVERWORLD_NUM_PROXIES="${OVERWORLD_NUM_PROXIES:-1}"
+export OVERWORLD_NUM_PROXIES="$((outer_proxies + 1))"
 
 app="" proxy=""
 stop() {

@@ -483,11 +483,11 @@ def test_postgresql_statement_timeout_answers_503_and_frees_the_thread(raising_c
 
 
 def test_postgresql_settings_carry_the_timeouts():
-    from overworld.tests.test_settings import run_python
+    from overworld.tests.test_settings import SETTINGS_ONLY_KEY, run_python
 
     code = "import json; print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
     url = "postgres://u@db.example.com/overworld"
-    base = {"DJANGO_DEBUG": "1", "DATABASE_URL": url}
+    base = {"DJANGO_DEBUG": "1", "DATABASE_URL": url, "DJANGO_SECRET_KEY": SETTINGS_ONLY_KEY}
 
     default = run_python(code, **base)
     tuned = run_python(
@@ -516,10 +516,14 @@ def test_postgresql_settings_carry_the_timeouts():
 
 
 def test_redis_cache_carries_socket_timeouts():
-    from overworld.tests.test_settings import run_python
+    from overworld.tests.test_settings import SETTINGS_ONLY_KEY, run_python
 
     code = "import json; print(json.dumps(settings.CACHES['default']['OPTIONS']))"
-    env = {"DJANGO_DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    env = {
+        "DJANGO_DEBUG": "1",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_SECRET_KEY": SETTINGS_ONLY_KEY,
+    }
 
     default = run_python(code, **env)
     tuned = run_python(code, **env, OVERWORLD_REDIS_TIMEOUT="0.2")

@@ -52,6 +52,11 @@ def clean_env(**env: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], **env}
 
 
+# For tests of other settings: a fresh clone has no `.secret_key` until an entry point makes one,
+# and importing the settings never does.
+SETTINGS_ONLY_KEY = "settings-only-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
 def run_python(code: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
     """Run `code` after django.setup() in `cwd` with only `env` (and PATH) in the environment."""
     script = f"import django; django.setup(); from django.conf import settings; {code}"

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework import status
 
-from overworld.tests.test_settings import run_python
+from overworld.tests.test_settings import SETTINGS_ONLY_KEY, run_python
 from users.tests.test_profile import PROFILE_KEYS
 
 
@@ -69,6 +69,7 @@ def test_profile_email_setting_read_from_environment(value, expected):
     result = run_python(
         "print(settings.OVERWORLD_PROFILE_EMAIL)",
         DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY=SETTINGS_ONLY_KEY,
         OVERWORLD_PROFILE_EMAIL=value,
     )
 
@@ -80,6 +81,7 @@ def test_profile_email_invalid_value_refuses_to_start():
     result = run_python(
         "print(settings.OVERWORLD_PROFILE_EMAIL)",
         DJANGO_DEBUG="1",
+        DJANGO_SECRET_KEY=SETTINGS_ONLY_KEY,
         OVERWORLD_PROFILE_EMAIL="friends",
     )
 

@@ -1,0 +1,53 @@
+"""What a client of `./scripts/serve.sh` can and cannot claim through its nginx.
+
+serve.sh puts nginx in front of gunicorn, so the app always sits behind one proxy of its own;
+with nothing configured (OVERWORLD_NUM_PROXIES unset: no proxy in front of serve.sh) a client
+must be treated exactly as by a server that faces clients directly: its own `X-Request-ID` is
+replaced, and a forged `X-Forwarded-For` does not give it a throttle count of its own.
+"""
+
+import re
+
+import pytest
+
+from users.tests.live import ServeScript, call
+
+pytestmark = pytest.mark.live
+
+NGINX_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture(scope="module")
+def serve_script(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve-script")
+    server = ServeScript(
+        {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "OVERWORLD_THROTTLE_AUTH": "3/min"},
+        tmp,
+        workers=1,
+        threads=2,
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_serve_script_replaces_a_request_id_sent_by_a_client(serve_script):
+    reply = call(serve_script.base_url, "GET", "/healthz", headers={"X-Request-ID": "chosen-id"})
+
+    assert reply.status == 200
+    assert NGINX_REQUEST_ID.fullmatch(reply.headers["x-request-id"])
+
+
+def test_serve_script_throttle_ignores_a_forged_x_forwarded_for(serve_script):
+    login = {"username": "nobody", "password": "not-a-password-42"}
+    statuses = [
+        call(
+            serve_script.base_url,
+            "POST",
+            "/api/users/login/",
+            login,
+            headers={"X-Forwarded-For": f"203.0.113.{attempt}"},
+        ).status
+        for attempt in range(4)
+    ]
+
+    assert statuses == [400, 400, 400, 429]
