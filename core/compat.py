@@ -4,6 +4,7 @@ Each names the version it was written against; core/tests/test_compat.py fails w
 version's behaviour changes, so an upgrade is checked here rather than discovered in the admin.
 """
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.deletion import Collector
 
 
@@ -24,3 +25,18 @@ def planned_deletion(objs, using: str) -> tuple[dict, dict]:
     for queryset in collector.fast_deletes:
         counts[queryset.model] = counts.get(queryset.model, 0) + queryset.count()
     return counts, dict(collector.data)
+
+
+def errors_occurred(conn: BaseDatabaseWrapper) -> bool:
+    """Whether a database error went through `conn` since Django last checked it.
+
+    Django 5.2's DatabaseErrorWrapper sets `errors_occurred` (undocumented) on every error but a
+    DataError or an IntegrityError, and `close_if_unusable_or_obsolete()` clears it at the end
+    of a request; it is how Django itself decides whether a connection must be health-checked.
+    """
+    return conn.errors_occurred
+
+
+def in_atomic_block(conn: BaseDatabaseWrapper) -> bool:
+    """Whether `conn` is inside `transaction.atomic()` (Django 5.2, undocumented attribute)."""
+    return conn.in_atomic_block

@@ -32,6 +32,7 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse, RawPostDataException, UnreadablePostError
 
 from core import metrics
+from core.compat import errors_occurred, in_atomic_block
 
 logger = logging.getLogger("core.unavailable")
 
@@ -127,12 +128,12 @@ def failed_connections() -> list | None:
     """
     failed = []
     for conn in connections.all(initialized_only=True):
-        if not conn.errors_occurred or conn.alias in settings.DATABASE_REPLICAS:
+        if not errors_occurred(conn) or conn.alias in settings.DATABASE_REPLICAS:
             # A replica's failure was the router's to absorb (the read was redone on the
             # primary, the replica skipped for a while): waiting for it would only delay
             # the retry on the primary.
             continue
-        if conn.in_atomic_block:
+        if in_atomic_block(conn):
             return None
         if conn.connection is None:
             failed.append(conn)  # the connect itself failed: the server is down or restarting

@@ -2,9 +2,11 @@
 
 A failure here after an upgrade means the shim needs a look, not that the test is wrong."""
 
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from knox.models import AuthToken
 
-from core.compat import planned_deletion
+from core.compat import errors_occurred, in_atomic_block, planned_deletion
 from games.models import Game
 from users.models import Follow, User
 from users.tests.factories import make_user
@@ -29,3 +31,35 @@ def test_planned_deletion_of_a_user_counts_each_cascade_of_django_5_2(db):
     # The user is fetched (its deletion cascades); its follows are counted, never fetched.
     assert {model: list(objs) for model, objs in fetched.items() if objs} == {User: [madeline]}
     assert User.objects.filter(pk=madeline.pk).exists()  # planned, not done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_errors_occurred_is_set_by_a_database_error_of_django_5_2():
+    connection.ensure_connection()
+    connection.close_if_unusable_or_obsolete()  # clears the flag, as the end of a request does
+    assert not errors_occurred(connection)
+
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table_here")
+
+    assert errors_occurred(connection)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_errors_occurred_is_not_set_by_an_integrity_error_of_django_5_2():
+    connection.ensure_connection()
+    connection.close_if_unusable_or_obsolete()
+    make_user(username="madeline")
+
+    with pytest.raises(IntegrityError):
+        User.objects.create(username="madeline", email="other@example.com")
+
+    assert not errors_occurred(connection)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_atomic_block_follows_transaction_atomic_of_django_5_2():
+    assert not in_atomic_block(connection)
+    with transaction.atomic():
+        assert in_atomic_block(connection)
+    assert not in_atomic_block(connection)
