@@ -51,3 +51,52 @@ def test_serve_script_throttle_ignores_a_forged_x_forwarded_for(serve_script):
     ]
 
     assert statuses == [400, 400, 400, 429]
+
+
+@pytest.fixture(scope="module")
+def serve_script_behind_a_proxy(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve-script-proxied")
+    server = ServeScript(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "OVERWORLD_THROTTLE_AUTH": "3/min",
+            "OVERWORLD_NUM_PROXIES": "1",
+        },
+        tmp,
+        workers=1,
+        threads=2,
+    ).start()
+    yield server
+    server.stop()
+
+
+def test_serve_script_behind_a_trusted_proxy_keeps_its_request_id(serve_script_behind_a_proxy):
+    reply = call(
+        serve_script_behind_a_proxy.base_url,
+        "GET",
+        "/healthz",
+        headers={"X-Request-ID": "edge-7f3a"},
+    )
+
+    assert reply.status == 200
+    assert reply.headers["x-request-id"] == "edge-7f3a"
+
+
+def test_serve_script_behind_a_trusted_proxy_throttles_each_client_it_names(
+    serve_script_behind_a_proxy,
+):
+    login = {"username": "nobody", "password": "not-a-password-42"}
+
+    def attempt(client: str) -> int:
+        return call(
+            serve_script_behind_a_proxy.base_url,
+            "POST",
+            "/api/users/login/",
+            login,
+            headers={"X-Forwarded-For": client},
+        ).status
+
+    first = [attempt("203.0.113.7") for _ in range(4)]
+    other = attempt("198.51.100.9")
+
+    assert (first, other) == ([400, 400, 400, 429], 400)
