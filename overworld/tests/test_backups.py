@@ -46,8 +46,8 @@ TARGETS_PER_ACTOR = 400
 
 
 def start_app_server(database_url: str, log_dir: Path) -> GunicornServer:
-    """The API served the way scripts/serve.sh serves it: migrate, then gunicorn with the
-    project's gunicorn.conf.py. The one place these tests start a server."""
+    """The API served as production serves it (docs/deployment.md, "One server"): migrate,
+    then gunicorn with the project's gunicorn.conf.py. The one place these tests start one."""
     env = {"DATABASE_URL": database_url, "OVERWORLD_THROTTLE_AUTH": "100000/min"}
     manage(env, "migrate", "--noinput")
     return GunicornServer(env, log_dir).start()

@@ -54,9 +54,9 @@ def require_prometheus() -> None:
 
 
 def start_app_server(env: dict[str, str], log_dir: Path, workers: int = 2) -> GunicornServer:
-    """The API served as scripts/serve.sh serves it. The one place to adapt if the stack
-    changes: whatever server it starts must pass PROMETHEUS_MULTIPROC_DIR to its workers and
-    prepare it (core.multiprocess.prepare) before they start."""
+    """The API served as production serves it: gunicorn with gunicorn.conf.py, whose hooks
+    prepare PROMETHEUS_MULTIPROC_DIR (core.multiprocess) before the workers start and drop a
+    dead worker's live gauges. The one place to adapt if the app server changes."""
     return GunicornServer(env, log_dir, workers=workers, threads=4).start()
 
 
