@@ -28,8 +28,18 @@ class CaseInsensitiveUniqueValidator(UniqueValidator):
         return queryset.alias(_value_ci=Lower(field_name)).filter(_value_ci=Lower(Value(value)))
 
 
+class UsernameField(serializers.CharField):
+    """A username in the form it is stored in: NFKC-normalized (as `User.normalize_username`
+    stores it) before its length and characters are checked, so that a name that grows or
+    changes when normalized ("ﷺ" is 18 characters in NFKC, "½" is "1⁄2") is refused with a
+    field error instead of failing in the database."""
+
+    def to_internal_value(self, data):
+        return User.normalize_username(super().to_internal_value(data))
+
+
 def username_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(
+    return UsernameField(
         max_length=USERNAME_MAX_LENGTH,
         validators=[
             UnicodeUsernameValidator(),

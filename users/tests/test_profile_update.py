@@ -384,3 +384,19 @@ def test_profile_update_lost_uniqueness_race_reports_field_error(user):
     # What the view answers (400) for the service's error.
     assert field_errors(excinfo.value).detail == {"username": [USERNAME_TAKEN]}
     assert User.objects.get(pk=user.pk).username == "madeline"
+
+
+def test_profile_update_username_too_long_once_normalized_is_a_field_error(auth_client, user):
+    response = update(auth_client, username="\ufdfa" * 10)
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    # Its NFKC form holds spaces too.
+    assert response.json() == {
+        "username": [
+            "Enter a valid username. This value may contain only letters, numbers, and "
+            "@/./+/-/_ characters.",
+            "Ensure this field has no more than 150 characters.",
+        ]
+    }
+    user.refresh_from_db()
+    assert user.username == "madeline"

@@ -311,3 +311,41 @@ def test_register_lost_uniqueness_race_reports_field_errors():
         "email": [EMAIL_TAKEN],
     }
     assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_register_username_too_long_once_normalized_is_a_field_error(api_client):
+    # 150 characters as sent, 2,700 once NFKC-normalized as usernames are stored.
+    response = register(api_client, username="\ufdfa" * 150)
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    # Its NFKC form holds spaces too.
+    assert response.json() == {
+        "username": [
+            "Enter a valid username. This value may contain only letters, numbers, and "
+            "@/./+/-/_ characters.",
+            "Ensure this field has no more than 150 characters.",
+        ]
+    }
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_username_invalid_once_normalized_is_a_field_error(api_client):
+    # "½" is a letter-like character that NFKC turns into "1⁄2", whose "⁄" a username may not hold.
+    response = register(api_client, username="x\u00bd")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"username": [UnicodeUsernameValidator.message]}
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_json_nested_too_deeply_is_a_400(api_client):
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = api_client.post(URL, body, content_type="application/json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"detail": "JSON parse error - nested too deeply."}
+    assert not User.objects.exists()
