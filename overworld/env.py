@@ -6,6 +6,7 @@ django-environ's `Env` (typed accessors: `env.str`, `env.bool`, `env.int`, `env.
 - a value is stripped of surrounding whitespace, and a blank one counts as unset: the default
   applies (`DJANGO_SECRET_KEY="  "` is no key, `GUNICORN_WORKERS=` is 2);
 - true is `1`, `true`, `yes`, `on` (any case) or a non-zero number; anything else is false;
+- a number is read as Python reads it (`0.5`, `5e-1`);
 - a list is comma-separated, its items stripped, blank items dropped;
 - a value is taken as written: no `$OTHER_VARIABLE` interpolation (django-environ's "proxied
   values"), so a secret key or password that starts with `$` stays itself.
@@ -14,6 +15,8 @@ django-environ's `Env` (typed accessors: `env.str`, `env.bool`, `env.int`, `env.
 `.env.example` lists them all. This module imports nothing of the project and needs no Django
 settings: a server config imports it before Django is set up (`from overworld.env import env`).
 """
+
+import builtins
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -39,12 +42,22 @@ class Env(environ.Env):
             cast = type(default)  # django-environ's "smart cast": int for an int default
         return self.parse_value(value, cast)
 
+    def float(self, var, default=environ.Env.NOTSET) -> builtins.float:
+        # Python's own float(): django-environ 0.14 first strips every character but digits,
+        # ",", "." and "-", which reads "1e1" as 11.0 and refuses "5e-1".
+        return self.get_value(var, cast=_python_float, default=default)
+
     def list(self, var, cast=None, default=environ.Env.NOTSET) -> list:
         items = (
             item.strip() if isinstance(item, str) else item
             for item in super().list(var, cast=cast, default=default)
         )
         return [item for item in items if item != ""]
+
+
+def _python_float(value: str) -> builtins.float:
+    # Not builtins.float itself: django-environ recognises that cast and strips the value.
+    return builtins.float(value)
 
 
 env = Env()

@@ -80,3 +80,10 @@ def test_env_records_every_name_it_was_asked_for(env, monkeypatch):
     env.int("OW_TEST_UNSET", default=3)
 
     assert env.read == {"OW_TEST_SET", "OW_TEST_UNSET"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [("5e-1", 0.5), ("1e1", 10.0), (" 2 ", 2.0)])
+def test_env_float_reads_a_number_as_python_does(env, monkeypatch, value, expected):
+    monkeypatch.setenv("OW_TEST_FLOAT", value)
+
+    assert env.float("OW_TEST_FLOAT", default=1.0) == expected
