@@ -45,13 +45,29 @@ ensure_venv requirements.txt
 export DJANGO_SESSION_COOKIE_SECURE="${DJANGO_SESSION_COOKIE_SECURE:-0}"
 export DJANGO_CSRF_COOKIE_SECURE="${DJANGO_CSRF_COOKIE_SECURE:-0}"
 
+# serve.sh's own knobs, read by the settings' parser (overworld/env.py: stripped, blank = unset,
+# the same true and false words), and refused in one line before anything is migrated.
+knobs="$("$VENV/bin/python" - <<'PY'
+import sys
+from overworld.env import env
+try:
+    proxies = env.int("OVERWORLD_NUM_PROXIES", default=0)
+    if proxies < 0:
+        raise ValueError
+except ValueError:
+    sys.exit("serve.sh: OVERWORLD_NUM_PROXIES must be a whole number of proxies (0 or more)")
+print(proxies, int(env.bool("OVERWORLD_SEED_DEMO", default=True)))
+PY
+)" || exit 1
+read -r outer_proxies seed_demo <<<"$knobs"
+
 # A database that does not exist or a server that does not answer: one line naming the fix
 # (e.g. the createdb command), not migrate's chained tracebacks.
 "$VENV/bin/python" manage.py check_database
 "$VENV/bin/python" manage.py migrate --noinput
 # Demo catalogue and users (madeline, theo, granny; none can log in). Idempotent and quick;
 # OVERWORLD_SEED_DEMO=0 skips it.
-if [ "${OVERWORLD_SEED_DEMO:-1}" != "0" ]; then
+if [ "$seed_demo" = 1 ]; then
     "$VENV/bin/python" manage.py seed_demo
 fi
 "$VENV/bin/python" manage.py collectstatic --noinput --verbosity 0
@@ -65,10 +81,6 @@ mkdir "$run/client_body" "$run/proxy" "$run/fastcgi" "$run/uwsgi" "$run/scgi"
 # The proxies the user put in front of serve.sh (OVERWORLD_NUM_PROXIES, default 0, as for any
 # server), and nginx one more: it appends the address it sees to X-Forwarded-For, so the app,
 # trusting one more hop, counts each client by its own address and never by a forged entry.
-outer_proxies="${OVERWORLD_NUM_PROXIES:-0}"
-case "$outer_proxies" in
-    '' | *[!0-9]*) echo "serve.sh: OVERWORLD_NUM_PROXIES must be a whole number, not '$outer_proxies'" >&2; exit 1 ;;
-esac
 "$VENV/bin/python" - "$run" "$bind" "$outer_proxies" <<'PY'
 import os, re, sys
 run, listen, outer_proxies = sys.argv[1:4]
@@ -91,8 +103,9 @@ with open(f"{run}/nginx.conf", "w") as conf:
 PY
 export OVERWORLD_NUM_PROXIES="$((outer_proxies + 1))"
 
-app="" proxy=""
+app="" proxy="" stopping=0
 stop() {
+    stopping=1
     # A graceful stop, front first: nginx (SIGQUIT) stops accepting and finishes the requests it
     # has accepted, which gunicorn is still there to answer; then gunicorn (SIGTERM) finishes
     # whatever it still holds (graceful_timeout) and exits.
@@ -124,7 +137,17 @@ proxy=$!
 while kill -0 "$app" 2>/dev/null && kill -0 "$proxy" 2>/dev/null; do
     wait -n "$app" "$proxy" || true
 done
+# nginx gone while nobody asked it to stop (it could not listen, or died): a failure, whatever
+# gunicorn then says, so that a supervisor restarting on failure does so.
+proxy_failed=0
+if [ "$stopping" = 0 ] && ! kill -0 "$proxy" 2>/dev/null; then
+    proxy_failed=1
+fi
 stop
 status=0
 wait "$app" || status=$?
+if [ "$proxy_failed" = 1 ]; then
+    echo "serve.sh: nginx stopped on its own (its error is above); stopping gunicorn" >&2
+    [ "$status" = 0 ] && status=1
+fi
 exit "$status"

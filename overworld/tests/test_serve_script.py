@@ -53,6 +53,21 @@ def test_serve_script_throttle_ignores_a_forged_x_forwarded_for(serve_script):
     assert statuses == [400, 400, 400, 429]
 
 
+def test_serve_script_nginx_refusals_are_json_with_a_request_id(serve_script):
+    too_large = call(serve_script.base_url, "POST", "/api/users/login/", {"x": "a" * 1_100_000})
+    trace = call(serve_script.base_url, "TRACE", "/api/users/user/")
+    huge_header = call(serve_script.base_url, "GET", "/healthz", headers={"Cookie": "a" * 20_000})
+
+    assert (too_large.status, too_large.body) == (413, {"detail": "Request body is too large."})
+    assert (trace.status, trace.body) == (405, {"detail": 'Method "TRACE" not allowed.'})
+    assert (huge_header.status, huge_header.body) == (
+        431,
+        {"detail": "Request header fields too large."},
+    )
+    for reply in (too_large, trace, huge_header):
+        assert NGINX_REQUEST_ID.fullmatch(reply.headers["x-request-id"])
+
+
 @pytest.fixture(scope="module")
 def serve_script_behind_a_proxy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-script-proxied")
