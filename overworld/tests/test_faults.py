@@ -326,7 +326,7 @@ class Harness:
             else:
                 streak = 0
                 time.sleep(0.05)
-        raise AssertionError(f"not ready {limit} s after the fault:\n{self.server.log()}")
+        raise AssertionError(f"not ready {limit} s after the fault:\n{self.server.log()[-5000:]}")
 
     def phase(self, name: str, inject, settle: float = 1.0, note: str = "") -> tuple[Row, list]:
         time.sleep(settle)

@@ -153,14 +153,14 @@ class GunicornServer:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early:\n{self.log()}")
+                raise RuntimeError(f"gunicorn exited early:\n{self.log()[-5000:]}")
             try:
                 call(self.base_url, "GET", "/api/users/user/")
                 return self
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"gunicorn did not answer within 120 s:\n{self.log()}")
+        raise RuntimeError(f"gunicorn did not answer within 120 s:\n{self.log()[-5000:]}")
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -174,7 +174,9 @@ class GunicornServer:
             self.process.wait(timeout=15)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
+        """Everything the server wrote: with an access line per request, a tail would lose
+        what a test looks for among them."""
+        return self.log_path.read_text(errors="replace")
 
 
 class ServeScript(GunicornServer):
