@@ -53,8 +53,24 @@ def test_serve_script_throttle_ignores_a_forged_x_forwarded_for(serve_script):
     assert statuses == [400, 400, 400, 429]
 
 
+def test_serve_script_a_body_just_over_the_limit_gets_the_apps_413_a_browser_can_read(
+    serve_script,
+):
+    reply = call(
+        serve_script.base_url,
+        "POST",
+        "/api/users/login/",
+        {"x": "a" * 1_100_000},
+        headers={"Origin": "http://localhost:3000"},
+    )
+
+    assert (reply.status, reply.body) == (413, {"detail": "Request body is too large."})
+    assert reply.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert NGINX_REQUEST_ID.fullmatch(reply.headers["x-request-id"])
+
+
 def test_serve_script_nginx_refusals_are_json_with_a_request_id(serve_script):
-    too_large = call(serve_script.base_url, "POST", "/api/users/login/", {"x": "a" * 1_100_000})
+    too_large = call(serve_script.base_url, "POST", "/api/users/login/", {"x": "a" * 2_200_000})
     trace = call(serve_script.base_url, "TRACE", "/api/users/user/")
     huge_header = call(serve_script.base_url, "GET", "/healthz", headers={"Cookie": "a" * 20_000})
 
