@@ -1,3 +1,6 @@
+import os
+import uuid
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -170,3 +173,56 @@ def _writes_go_through_services():
     assert not watch.violations, "writes outside a service (no read-your-writes pin):\n" + (
         "\n".join(watch.violations)
     )
+
+
+# --- Redis --------------------------------------------------------------------------------------
+# A Redis database number of its own and a unique key prefix per test: the server is shared.
+TEST_REDIS_URL = os.environ.get("OVERWORLD_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+@pytest.fixture
+def redis_url():
+    """(REDIS_URL, key prefix) for this test; its keys are deleted afterwards.
+
+    Skipped when no Redis answers, unless OVERWORLD_TESTS_REQUIRE_REDIS=1 (CI sets it).
+    """
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("OVERWORLD_TESTS_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    prefix = f"hrc-{uuid.uuid4().hex[:12]}"
+    yield TEST_REDIS_URL, prefix
+    for key in client.scan_iter(match=f"{prefix}:*", count=500):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The default cache is the test Redis (as with REDIS_URL set); yields (url, key prefix)."""
+    url, prefix = redis_url
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    return redis_url
+
+
+@pytest.fixture
+def unreachable_redis_cache(settings) -> None:
+    """The default cache is Redis on a port nobody listens on, with short socket timeouts."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }

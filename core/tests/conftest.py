@@ -13,15 +13,3 @@ def raising_client() -> APIClient:
 def csrf_client() -> Client:
     """A client that, like a browser or curl against a server, is subject to the CSRF check."""
     return Client(enforce_csrf_checks=True)
-
-
-@pytest.fixture
-def unreachable_redis_cache(settings) -> None:
-    """The default cache is Redis on a port nobody listens on, with short socket timeouts."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }

@@ -4,10 +4,8 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, connection, connections
 
 from core import health
-from users.tests.conftest import redis_url as shared_redis_url
 
 # The users tests' fixture: a Redis key prefix of this test's own, cleaned up afterwards.
-redis_url = shared_redis_url
 
 
 @pytest.fixture
@@ -122,15 +120,7 @@ def test_readyz_answers_503_naming_the_database(client, unreachable_database):
 
 
 @pytest.mark.django_db
-def test_readyz_checks_redis_where_it_is_the_cache(client, redis_url, settings):
-    url, prefix = redis_url
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
+def test_readyz_checks_redis_where_it_is_the_cache(client, redis_cache):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}

@@ -129,7 +129,14 @@ def test_serving_writes_one_access_log_line_per_request(gunicorn_server):
     assert '"GET /healthz?probe-0 HTTP/1.1" 200' in access_lines(log_path, paths[0])[0]
 
 
-def test_serve_sh_with_its_port_taken_stops_before_migrating_in_one_line(tmp_path):
+@pytest.mark.parametrize(
+    ("variable", "other"),
+    [
+        ("GUNICORN_BIND", {}),
+        ("OVERWORLD_BIND", {"GUNICORN_BIND": "127.0.0.1:1"}),  # the neutral name wins
+    ],
+)
+def test_serve_sh_with_its_port_taken_stops_before_migrating_in_one_line(tmp_path, variable, other):
     database = tmp_path / "db.sqlite3"
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
@@ -141,7 +148,8 @@ def test_serve_sh_with_its_port_taken_stops_before_migrating_in_one_line(tmp_pat
             env={
                 "PATH": os.environ["PATH"],
                 "HOME": os.environ.get("HOME", "/tmp"),
-                "GUNICORN_BIND": bind,
+                **other,
+                variable: bind,
                 "DATABASE_URL": f"sqlite:///{database}",
                 "VENV": str(Path(sys.executable).parent.parent),
             },
@@ -152,39 +160,9 @@ def test_serve_sh_with_its_port_taken_stops_before_migrating_in_one_line(tmp_pat
 
     assert result.returncode == 1
     port = int(bind.rpartition(":")[2])
+    # The message names the variable that was used.
     assert result.stderr == (
         f"serve.sh: cannot listen on {bind} (Address already in use); serve elsewhere with "
-        f"GUNICORN_BIND=127.0.0.1:{port + 1} ./scripts/serve.sh\n"
+        f"{variable}=127.0.0.1:{port + 1} ./scripts/serve.sh\n"
     )
     assert not database.exists()  # nothing migrated or seeded
-
-
-def test_serve_sh_with_overworld_bind_taken_names_overworld_bind(tmp_path):
-    database = tmp_path / "db.sqlite3"
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        bind = f"127.0.0.1:{holder.getsockname()[1]}"
-        result = subprocess.run(
-            ["bash", "scripts/serve.sh"],
-            cwd=settings.BASE_DIR,
-            env={
-                "PATH": os.environ["PATH"],
-                "HOME": os.environ.get("HOME", "/tmp"),
-                "OVERWORLD_BIND": bind,
-                "GUNICORN_BIND": "127.0.0.1:1",  # the neutral name wins
-                "DATABASE_URL": f"sqlite:///{database}",
-                "VENV": str(Path(sys.executable).parent.parent),
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    assert result.returncode == 1
-    port = int(bind.rpartition(":")[2])
-    assert result.stderr == (
-        f"serve.sh: cannot listen on {bind} (Address already in use); serve elsewhere with "
-        f"OVERWORLD_BIND=127.0.0.1:{port + 1} ./scripts/serve.sh\n"
-    )
-    assert not database.exists()

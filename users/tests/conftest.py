@@ -1,7 +1,6 @@
-"""Fixtures of the users tests: a logged-in admin, real servers (gunicorn subprocesses), Redis."""
+"""Fixtures of the users tests: a logged-in admin, real servers (gunicorn subprocesses)."""
 
 import os
-import uuid
 
 import dj_database_url
 import pytest
@@ -12,9 +11,6 @@ from django.test.testcases import LiveServerThread
 
 from users.tests.factories import make_user
 from users.tests.live import GunicornServer, free_port, manage
-
-# A Redis database number of its own and a unique key prefix per run: the server is shared.
-TEST_REDIS_URL = os.environ.get("OVERWORLD_TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 
 def suite_database() -> dict:
@@ -102,28 +98,6 @@ def server_database_url(tmp_path_factory):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
         admin.close()
-
-
-@pytest.fixture
-def redis_url():
-    """(REDIS_URL, key prefix) for this test; its keys are deleted afterwards.
-
-    Skipped when no Redis answers, unless OVERWORLD_TESTS_REQUIRE_REDIS=1 (CI sets it).
-    """
-    import redis
-
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("OVERWORLD_TESTS_REQUIRE_REDIS") == "1":
-            raise
-        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
-    prefix = f"hrc-{uuid.uuid4().hex[:12]}"
-    yield TEST_REDIS_URL, prefix
-    for key in client.scan_iter(match=f"{prefix}:*", count=500):
-        client.delete(key)
-    client.close()
 
 
 @pytest.fixture

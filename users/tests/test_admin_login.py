@@ -211,15 +211,7 @@ def test_admin_login_count_is_shared_by_two_servers(root, rates):
     assert_refused(log_in(server_b, password=DEFAULT_PASSWORD))
 
 
-def test_admin_login_on_redis_shares_the_count_between_servers(root, rates, redis_url, settings):
-    url, prefix = redis_url
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
+def test_admin_login_on_redis_shares_the_count_between_servers(root, rates, redis_cache):
     rates(username="2/hour")
     server_a, server_b = browser("198.51.100.1"), browser("198.51.100.2")
 
@@ -229,14 +221,8 @@ def test_admin_login_on_redis_shares_the_count_between_servers(root, rates, redi
     assert not ThrottleCounter.objects.exists()
 
 
-def test_admin_login_without_its_redis_answers_503(root, rates, settings):
+def test_admin_login_without_its_redis_answers_503(root, rates, unreachable_redis_cache):
     # Nothing listens on port 1: the shared counter store is down, so no password is checked.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-        }
-    }
     rates()
 
     response = log_in(browser(raise_request_exception=False), password=DEFAULT_PASSWORD)

@@ -156,15 +156,7 @@ def test_window_counter_on_database_admits_exactly_limit_under_concurrency():
     assert ThrottleCounter.objects.get().count == 24
 
 
-def test_window_counter_on_redis_admits_exactly_limit_under_concurrency(redis_url, settings):
-    url, prefix = redis_url
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
+def test_window_counter_on_redis_admits_exactly_limit_under_concurrency(redis_cache):
 
     results = run_concurrently([lambda: WindowCounter("race", "5/day").hit()] * 24)
 
@@ -173,15 +165,7 @@ def test_window_counter_on_redis_admits_exactly_limit_under_concurrency(redis_ur
 
 
 @pytest.mark.django_db
-def test_auth_throttle_on_redis_answers_429(redis_url, settings, api_client, auth_rate):
-    url, prefix = redis_url
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
+def test_auth_throttle_on_redis_answers_429(redis_cache, api_client, auth_rate):
     auth_rate("2/day")
 
     answers = [login(api_client).status_code for _ in range(2)]
@@ -193,14 +177,10 @@ def test_auth_throttle_on_redis_answers_429(redis_url, settings, api_client, aut
 
 
 @pytest.mark.django_db
-def test_auth_throttle_without_its_redis_answers_503(settings, api_client, auth_rate):
+def test_auth_throttle_without_its_redis_answers_503(
+    unreachable_redis_cache, api_client, auth_rate
+):
     # Nothing listens on port 1: the shared counter store is down.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-        }
-    }
     auth_rate("5/day")
     make_user(username="madeline")
 
