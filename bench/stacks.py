@@ -152,8 +152,11 @@ http://127.0.0.1:{port} {{
 class Running:
     """One stack's processes: the app server and, in front of it, the proxy."""
 
-    def __init__(self, name: str, stack: Stack, port: int, database_url: str, workdir: Path):
-        self.name, self.stack, self.port = name, stack, port
+    def __init__(
+        self, name: str, stack: Stack, port: int, database_url: str, workdir: Path,
+        root: Path = ROOT,
+    ):  # fmt: skip
+        self.name, self.stack, self.port, self.root = name, stack, port, root
         self.base = f"http://127.0.0.1:{port}"
         self.dir = Path(tempfile.mkdtemp(prefix="stack-", dir=workdir))
         self.dir.chmod(0o777)
@@ -191,7 +194,7 @@ class Running:
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         return subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            command, cwd=self.root, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             preexec_fn=slow_clients.raise_nofile_limit,
         )  # fmt: skip
 
@@ -343,6 +346,8 @@ def bench_stack(name: str, stack: Stack, args, info: dict, workdir: Path) -> dic
             token = info["token"] if key == "user" else None
             row[key] = cpu_per_request(running, path, token, args.duration, args.pg_db)
             print(f"  {name}: {key} {row[key]}", file=sys.stderr)
+        if args.cpu_only:
+            return row
         row["phases"] = slow_clients.run(
             running.base,
             args.phases.split(","),
@@ -420,6 +425,7 @@ def main() -> None:
     parser.add_argument("--phase-seconds", type=float, default=10)
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--port", type=int, default=18600)
+    parser.add_argument("--cpu-only", action="store_true", help="CPU per request only")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--table-from", default=None, help="only print the table of a --json")
     args = parser.parse_args()

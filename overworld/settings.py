@@ -108,7 +108,8 @@ DATABASES = {
     )
 }
 # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator()) can
-# land on another backend between fetches: set this to 1 there (docs/deployment.md).
+# land on another backend between fetches, and a prepared statement on a backend that never
+# saw it: set this to 1 there, for both (docs/deployment.md).
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DJANGO_DISABLE_SERVER_SIDE_CURSORS", default=False
 )
@@ -195,6 +196,13 @@ for _alias, _url in zip(DATABASE_REPLICAS, DATABASE_REPLICA_URLS, strict=True):
     }
 if DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["core.replicas.ReplicaRouter"]
+# Every PostgreSQL alias runs Django's backend subclassed (core/postgresql/base.py): a health
+# check that sends no query while the socket is quiet, and statements prepared once per
+# connection (none when DJANGO_DISABLE_SERVER_SIDE_CURSORS=1 says a transaction pooler is
+# between, as it cannot keep a prepared statement between two transactions).
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["ENGINE"] = "core.postgresql"
 
 # --- Synchronous replicas (docs/deployment.md, "Read replicas") ---------------------------------
 # 1 when the primary answers a commit only once every replica has applied it (PostgreSQL

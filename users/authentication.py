@@ -22,6 +22,7 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework import exceptions
 
+from core.statements import Statement, execute
 from users.models import User
 
 INVALID_TOKEN = "Invalid token."
@@ -47,7 +48,8 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
       for each of them.
     - The one query (the token by its key, joined to its user) is SQL written once per process
       (`_token_query`), not a QuerySet built and compiled on every request: that was about a
-      third of the CPU of GET user/ (docs/performance.md). The rows still go through the
+      third of the CPU of GET user/ (docs/performance.md); on PostgreSQL it is also planned
+      once per connection (core.statements). The rows still go through the
       database's own converters into real AuthToken and User instances, and the digest check
       is knox's: `hash_token` and a constant-time `compare_digest`, on every request, against
       the database (so a logout bites at once).
@@ -107,10 +109,11 @@ class _TokenQuery:
         columns += [f"u.{quote(field.column)}" for field in self.user_fields]
         user_fk = quote(token_model._meta.get_field("user").column)
         key = quote(token_model._meta.get_field("token_key").column)
-        self.sql = (
+        self.statement = Statement(
             f"SELECT {', '.join(columns)} FROM {quote(token_table)} t"
             f" INNER JOIN {quote(user_table)} u ON u.{quote(User._meta.pk.column)} = t.{user_fk}"
-            f" WHERE t.{key} = %s"
+            f" WHERE t.{key} = %(token_key)s",
+            {"token_key": "text"},
         )
         self.converters = column_converters(connection, [*self.token_fields, *self.user_fields])
         self.token_names = [field.attname for field in self.token_fields]
@@ -120,7 +123,7 @@ class _TokenQuery:
     def candidates(self, token_key: str) -> list:
         connection = connections[self.alias]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [token_key])
+            execute(cursor, self.statement, {"token_key": token_key})
             rows = cursor.fetchall()
         tokens = []
         split = len(self.token_fields)

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.db import connections, router
 
+from core.statements import Statement, execute
 from games.models import Game
 from users.models import GAME_LISTS, Follow, User
 
@@ -151,6 +152,10 @@ _EMAIL = {
 }
 
 
+# What each slot holds, for PostgreSQL's PREPARE (core.statements).
+_PARAMETER_TYPES = {"username": "text", "user_id": "bigint", "viewer_id": "bigint"}
+
+
 def _quote(name: str) -> str:
     # Both databases quote identifiers alike (connection.ops.quote_name).
     return f'"{name}"'
@@ -183,7 +188,7 @@ def _game_list(list_name: str) -> _Names:
 
 
 @functools.cache
-def _statement(vendor: str, *, by: str, authenticated: bool, email: str) -> str:
+def _statement(vendor: str, *, by: str, authenticated: bool, email: str) -> Statement:
     """The one statement that builds a profile document on `vendor`'s database.
 
     by: "username" or "id"; authenticated: adds `me` and `followingUser` for the viewer;
@@ -196,7 +201,7 @@ def _statement(vendor: str, *, by: str, authenticated: bool, email: str) -> str:
         "game": _names(Game, "id", "igdb", "name"),
     }
     follow = names["follow"]
-    return document.format(
+    sql = document.format(
         email=_EMAIL[email].format(**names),
         **{name: game_list.format(t=_game_list(name), **names) for name in GAME_LISTS},
         following=ids.format(item=follow.followee, owner=follow.follower, **names),
@@ -210,6 +215,7 @@ def _statement(vendor: str, *, by: str, authenticated: bool, email: str) -> str:
         where=_WHERE[by].format(**names),
         **names,
     )
+    return Statement(sql, {k: t for k, t in _PARAMETER_TYPES.items() if f"%({k})s" in sql})
 
 
 def profile_document(
@@ -223,7 +229,7 @@ def profile_document(
     by = "username" if username is not None else "id"
     authenticated = viewer is not None and viewer.is_authenticated
     connection = connections[router.db_for_read(User)]
-    sql = _statement(
+    statement = _statement(
         connection.vendor,
         by=by,
         authenticated=authenticated,
@@ -235,6 +241,6 @@ def profile_document(
         "viewer_id": viewer.pk if authenticated else None,
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, statement, params)
         row = cursor.fetchone()
     return None if row is None else row[0].encode()

@@ -244,7 +244,7 @@ def test_profile_document_sql_has_one_statement_per_variant(vendor):
     for by in ("username", "id"):
         for authenticated in (False, True):
             for email in ("public", "owner"):
-                sql = _statement(vendor, by=by, authenticated=authenticated, email=email)
+                sql = _statement(vendor, by=by, authenticated=authenticated, email=email).sql
                 assert sql.strip().startswith("SELECT") and ";" not in sql
                 stripped = sql.replace("%(username)s", "").replace("%(user_id)s", "")
                 assert "%" not in stripped.replace("%(viewer_id)s", "")
@@ -276,7 +276,7 @@ def test_profile_document_tables_and_columns_come_from_the_models(monkeypatch):
     module._statement.cache_clear()
     try:
         for vendor in ("postgresql", "sqlite"):
-            sql = module._statement(vendor, by="id", authenticated=True, email="owner")
+            sql = module._statement(vendor, by="id", authenticated=True, email="owner").sql
             assert '"renamed_follow"' in sql and '"renamed_played"' in sql
             assert "users_follow" not in sql and "users_user_played" not in sql
     finally:

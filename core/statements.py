@@ -1,0 +1,67 @@
+"""SQL statements that PostgreSQL plans once per connection: `Statement` and `execute()`.
+
+The API's two hottest queries, the profile document (users.profile_document) and the token
+lookup of every authenticated request (users.authentication), are fixed SQL text whose plan
+never depends on the values. Planning them again on every request was about 40 % of the
+PostgreSQL CPU of a typical profile (docs/performance.md, "Issue 15: what a request costs").
+psycopg2 has no prepared statements of its own, so this module PREPAREs each statement once
+per connection (core.postgresql's DatabaseWrapper remembers which) and then sends
+`EXECUTE name(values)`, the values quoted by psycopg2 as in any other query.
+
+Elsewhere the statement runs as plain SQL, with the same parameters: on SQLite (whose driver
+already keeps compiled statements per connection), and behind a transaction pooler, where a
+connection cannot keep session state (DJANGO_DISABLE_SERVER_SIDE_CURSORS=1).
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A SELECT written with `%(name)s` parameters, and each parameter's PostgreSQL type.
+
+    `types` lists every parameter the SQL names, in the order of its `$n` in the PREPARE;
+    declaring them keeps PostgreSQL from guessing a type from a NULL.
+    """
+
+    sql: str
+    types: dict[str, str]
+    name: str = field(init=False)
+    prepare_sql: str = field(init=False)
+    execute_sql: str = field(init=False)
+
+    def __post_init__(self):
+        named = set(_PARAMETER.findall(self.sql))
+        if named != set(self.types):
+            raise ValueError(f"parameters {sorted(named)} but types for {sorted(self.types)}")
+        position = {name: index for index, name in enumerate(self.types, start=1)}
+        name = "overworld_" + hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+        # PREPARE goes to the driver without parameters, so nothing unescapes a `%%` for it.
+        body = _PARAMETER.sub(lambda match: f"${position[match.group(1)]}", self.sql)
+        body = body.replace("%%", "%")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(
+            self, "prepare_sql", f"PREPARE {name} ({', '.join(self.types.values())}) AS {body}"
+        )
+        values = ", ".join(f"%({parameter})s" for parameter in self.types)
+        object.__setattr__(self, "execute_sql", f"EXECUTE {name} ({values})")
+
+
+def execute(cursor, statement: Statement, params: dict) -> None:
+    """Run `statement` on `cursor` (a Django cursor), prepared where the connection keeps it."""
+    database = cursor.db
+    prepared = getattr(database, "prepared_statements", None)
+    if prepared is None:
+        cursor.execute(statement.sql, params)
+        return
+    if statement.name not in prepared:
+        # On the driver's own cursor: preparing is part of setting up this connection, not a
+        # query of the request (a test counting the request's queries sees one EXECUTE).
+        with database.wrap_database_errors, database.connection.cursor() as raw:
+            raw.execute(statement.prepare_sql)
+        prepared.add(statement.name)
+    cursor.execute(statement.execute_sql, params)
