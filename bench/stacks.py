@@ -2,7 +2,8 @@
 
 Usage (one command for the whole table of docs/performance.md, "Serving"):
 
-    bench/stacks.sh [--stacks NAME,...] [--phase-seconds 12] [--duration 4]
+    bench/stacks.sh [--stacks NAME,...] [--phase-seconds 12] [--duration 4] [--rounds 3]
+    bench/stacks.sh --cpu-only ...      # only the CPU columns
 
 which seeds a PostgreSQL benchmark database (bench/prepare.py, a 100,000-follower profile
 included) and runs this module. Every stack in turn is started on loopback ports, then:
@@ -10,14 +11,16 @@ included) and runs this module. Every stack in turn is started on loopback ports
 1. CPU per request: wrk (16 connections, `--duration` s after a 1 s warm-up) on the floor (a bare
    DRF APIView), `GET user/` and the typical profile; CPU is the process CPU time (user +
    system) of every process the stack starts -- proxy included -- and of the PostgreSQL backends
-   serving it, divided by the requests answered. The ratio is floor / route, the floor being the
-   cheapest stack's floor in the same run.
+   serving it, divided by the requests answered. `--rounds` rounds; in each, the reference
+   stack (`--reference`, granian WSGI 2 x 4: the cheapest floor) runs beside the stack and its
+   floor is measured too, so that each ratio (reference floor / route) compares the same
+   minutes of a machine whose speed drifts; the table gives the medians.
 2. The four slow-client phases of bench/slow_clients.py (visitor: the typical profile).
 3. Signals: SIGTERM while 4 slow requests (the 100,000-follower profile) are in flight -- how many
    were answered; SIGHUP (reload) and SIGKILL of one worker under wrk load -- requests that failed
    and whether a new worker took over.
 
-The machine is shared (other sessions run tests on its 2 cores): read the CPU columns as
+On a shared machine (other sessions running tests on its 2 cores) read the CPU columns as
 process CPU time, which does not count the neighbours, and the latencies as indicative.
 """
 
@@ -27,6 +30,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -257,7 +261,9 @@ def cpu_per_request(running: Running, path: str, token, seconds: float, pg_db: s
     pids_after = slow_clients.process_tree(running.roots())
     cpu = slow_clients.cpu_seconds(sorted(set(pids) | set(pids_after)))
     cpu += sum(map(_proc_cpu, backends + new_backends)) - before
-    answered = max(1, result["requests"] - result["non_2xx"])
+    if result["non_2xx"] or not result["requests"]:
+        raise RuntimeError(f"{running.name} {path}: not every request answered 2xx: {result}")
+    answered = result["requests"]
     return {
         "rps": round(result["rps"]),
         "cpu_ms": round(1000 * cpu / answered, 3),
@@ -337,15 +343,61 @@ def kill_worker(running: Running) -> str:
     return "replaced" if len(now) >= len(workers) else f"{len(now)}/{len(workers)} workers"
 
 
+def cpu_rounds(name: str, running: Running, args, info: dict, workdir: Path) -> dict:
+    """CPU per request of the floor, `GET user/` and the typical profile, round after round, each
+    round beside the reference stack's floor measured in the same minutes.
+
+    The ratios are per round (the reference's floor / this stack's route), then the median:
+    on a shared virtual machine the CPU cost of the same work drifts by tens of percent within
+    minutes, so a floor measured at the start of the run could not be divided by a route
+    measured twenty minutes later.
+    """
+    paths = {"floor": "/bench/floor/", "user": "/api/users/user/", "typical": "/api/users/typical"}
+    reference = None
+    if name != args.reference:
+        reference = Running(
+            args.reference, STACKS[args.reference], args.port + 50, args.database_url, workdir
+        )
+    measured: dict[str, list[dict]] = {key: [] for key in ("reference", *paths)}
+    try:
+        for round_ in range(args.rounds):
+            for key, path in paths.items():
+                token = info["token"] if key == "user" else None
+                result = cpu_per_request(running, path, token, args.duration, args.pg_db)
+                measured[key].append(result)
+                print(f"  {name}: round {round_ + 1} {key} {result}", file=sys.stderr)
+            if reference is None:
+                measured["reference"].append(measured["floor"][-1])
+            else:
+                floor = cpu_per_request(reference, paths["floor"], None, args.duration, args.pg_db)
+                measured["reference"].append(floor)
+    finally:
+        if reference is not None:
+            reference.stop()
+    row: dict = {}
+    for key, results in measured.items():
+        row[key] = {
+            "cpu_ms": statistics.median(r["cpu_ms"] for r in results),
+            "rps": statistics.median(r["rps"] for r in results),
+            "errors": sum(r["errors"] for r in results),
+            "rounds": [r["cpu_ms"] for r in results],
+        }
+    row["ratios"] = {
+        key: statistics.median(
+            f["cpu_ms"] / r["cpu_ms"]
+            for f, r in zip(measured["reference"], measured[key], strict=True)
+        )
+        for key in ("user", "typical")
+    }
+    return row
+
+
 def bench_stack(name: str, stack: Stack, args, info: dict, workdir: Path) -> dict:
     paths = {"floor": "/bench/floor/", "user": "/api/users/user/", "typical": "/api/users/typical"}
     running = Running(name, stack, args.port, args.database_url, workdir)
     row: dict = {"stack": name}
     try:
-        for key, path in paths.items():
-            token = info["token"] if key == "user" else None
-            row[key] = cpu_per_request(running, path, token, args.duration, args.pg_db)
-            print(f"  {name}: {key} {row[key]}", file=sys.stderr)
+        row.update(cpu_rounds(name, running, args, info, workdir))
         if args.cpu_only:
             return row
         row["phases"] = slow_clients.run(
@@ -381,10 +433,12 @@ def _phase_cell(report: dict) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    floors = [r["floor"]["cpu_ms"] for r in rows if "floor" in r]
-    floor = min(floors) if floors else float("nan")
+    references = [r["reference"]["cpu_ms"] for r in rows if "reference" in r]
+    floor = statistics.median(references) if references else float("nan")
     lines = [
-        f"Floor (cheapest bare APIView in this run): {floor:.3f} ms CPU per request.",
+        f"Floor: the reference stack's bare APIView, {floor:.3f} ms CPU per request (median of"
+        " every round). Each ratio is the reference floor / the route, per round, beside the"
+        " route; the median of the rounds.",
         "",
         "| stack | floor ms | user/ ms (ratio) | typical ms (ratio) | idle | headers | body "
         "| readers | peak RSS MiB | foreign cores | reload failed | kill worker failed "
@@ -405,8 +459,8 @@ def table(rows: list[dict]) -> str:
         kill = r.get("kill_worker", {})
         lines.append(
             f"| {r['stack']} | {r['floor']['cpu_ms']:.2f} "
-            f"| {r['user']['cpu_ms']:.2f} ({floor / r['user']['cpu_ms']:.2f}) "
-            f"| {r['typical']['cpu_ms']:.2f} ({floor / r['typical']['cpu_ms']:.2f}) "
+            f"| {r['user']['cpu_ms']:.2f} ({r['ratios']['user']:.2f}) "
+            f"| {r['typical']['cpu_ms']:.2f} ({r['ratios']['typical']:.2f}) "
             f"| {' | '.join(cells)} | {rss:.0f} | {foreign:.1f} "
             f"| {rel.get('failed', '-')}/{rel.get('requests', '-')} "
             f"| {kill.get('failed', '-')}/{kill.get('requests', '-')} ({kill.get('note', '')}) "
@@ -424,6 +478,10 @@ def main() -> None:
     parser.add_argument("--phases", default=",".join(slow_clients.PHASES))
     parser.add_argument("--phase-seconds", type=float, default=10)
     parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="CPU rounds per stack")
+    parser.add_argument(
+        "--reference", default="granian wsgi 2x4", help="the stack whose floor the ratios use"
+    )
     parser.add_argument("--port", type=int, default=18600)
     parser.add_argument("--cpu-only", action="store_true", help="CPU per request only")
     parser.add_argument("--json", default=None, help="also write the raw results here")

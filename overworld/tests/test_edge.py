@@ -156,17 +156,24 @@ def test_edge_throttle_counts_each_client_address_and_ignores_a_forged_one(site)
 
 
 def test_edge_refuses_a_body_over_the_apps_limit_with_its_json_413(site):
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Origin": "http://localhost:3000"}
 
-    status, response_headers, body = request(
+    at_limit, _headers, _body = request(site, "POST", "/api/users/login/", b" " * MIB, headers)
+    status, app_headers, body = request(
         site, "POST", "/api/users/login/", b" " * (MIB + 1), headers
     )
-    at_limit, _headers, _body = request(site, "POST", "/api/users/login/", b" " * MIB, headers)
+    edge_status, edge_headers, edge_body = request(
+        site, "POST", "/api/users/login/", b" " * (2 * MIB + 1), headers
+    )
 
-    assert (status, body) == (413, TOO_LARGE)
-    assert response_headers["content-type"] == "application/json"
-    # Exactly the limit reaches the app (DATA_UPLOAD_MAX_MEMORY_SIZE): the two agree.
+    # Exactly the limit reaches the view (DATA_UPLOAD_MAX_MEMORY_SIZE): a 400, not a 413.
     assert at_limit == 400
+    # One byte more: the app's 413, with the CORS header a browser needs to read it.
+    assert (status, json.loads(body)) == (413, json.loads(TOO_LARGE))
+    assert app_headers["access-control-allow-origin"] == "http://localhost:3000"
+    # Past twice the limit nginx refuses before reading: the same JSON, from the edge.
+    assert (edge_status, edge_body) == (413, TOO_LARGE)
+    assert edge_headers["content-type"] == "application/json"
 
 
 def test_edge_serves_static_files(site):
