@@ -58,17 +58,21 @@ def race_server(transactional_db):
 
 
 @pytest.fixture(scope="session")
-def server_database_url(tmp_path_factory):
-    """A migrated database for gunicorn subprocesses, of the suite's kind, dropped at the end.
+def server_database(tmp_path_factory) -> dict[str, str]:
+    """The environment of gunicorn subprocesses for a migrated database of the suite's kind,
+    dropped at the end.
 
     Servers in other processes cannot see pytest-django's test database inside its transaction,
     so they get their own: a temporary SQLite file, or on PostgreSQL a throwaway database on the
-    DATABASE_URL's server. Tests keep apart by using unique names, not by flushing it.
+    DATABASE_URL's server, reached as the suite reaches it: behind a transaction pooler (CI's
+    PgBouncer pass) with the suite's DJANGO_DISABLE_SERVER_SIDE_CURSORS, which also keeps the
+    server from preparing statements the pooler cannot keep (core.statements). Tests keep apart
+    by using unique names, not by flushing it.
     """
     if not suite_uses_postgresql():
-        url = f"sqlite:///{tmp_path_factory.mktemp('server-db') / 'db.sqlite3'}"
-        manage({"DATABASE_URL": url}, "migrate", "--noinput")
-        yield url
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('server-db') / 'db.sqlite3'}"}
+        manage(env, "migrate", "--noinput")
+        yield env
         return
 
     import psycopg2
@@ -89,9 +93,13 @@ def server_database_url(tmp_path_factory):
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         credentials = suite["USER"] + (f":{suite['PASSWORD']}" if suite["PASSWORD"] else "")
-        url = f"postgres://{credentials}@{suite['HOST']}:{suite['PORT'] or 5432}/{name}"
-        manage({"DATABASE_URL": url}, "migrate", "--noinput")
-        yield url
+        port = suite["PORT"] or 5432
+        env = {"DATABASE_URL": f"postgres://{credentials}@{suite['HOST']}:{port}/{name}"}
+        pooled = os.environ.get("DJANGO_DISABLE_SERVER_SIDE_CURSORS")
+        if pooled:
+            env["DJANGO_DISABLE_SERVER_SIDE_CURSORS"] = pooled
+        manage(env, "migrate", "--noinput")
+        yield env
     finally:
         with admin.cursor() as cursor:
             cursor.execute(

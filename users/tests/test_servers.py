@@ -32,8 +32,8 @@ def assert_no_server_errors(server, tally: Counter) -> None:
     assert "database is locked" not in server.log()
 
 
-def test_gunicorn_concurrent_writers_get_no_server_error(server_database_url, start_server):
-    server = start_server({"DATABASE_URL": server_database_url, **NO_LIMITS})
+def test_gunicorn_concurrent_writers_get_no_server_error(server_database, start_server):
+    server = start_server({**server_database, **NO_LIMITS})
     url = server.base_url
     tally = Counter()
     name = unique("Racer")
@@ -102,11 +102,11 @@ def shared_cache_env(request):
 
 
 def test_gunicorn_auth_throttle_counts_across_workers(
-    server_database_url, start_server, shared_cache_env
+    server_database, start_server, shared_cache_env
 ):
     server = start_server(
         {
-            "DATABASE_URL": server_database_url,
+            **server_database,
             "OVERWORLD_THROTTLE_AUTH": "5/day",
             "OVERWORLD_THROTTLE_LOGIN_FAILURES": "none",
             # Behind one proxy: the client is the last X-Forwarded-For entry, unique per test.
@@ -138,11 +138,11 @@ def test_gunicorn_auth_throttle_counts_across_workers(
     not suite_uses_postgresql(), reason="two servers share one PostgreSQL: DATABASE_URL is not it"
 )
 def test_two_servers_share_tokens_logout_and_login_throttle(
-    server_database_url, start_server, redis_url
+    server_database, start_server, redis_url
 ):
     redis, prefix = redis_url
     env = {
-        "DATABASE_URL": server_database_url,
+        **server_database,
         "REDIS_URL": redis,
         "OVERWORLD_CACHE_PREFIX": prefix,
         "OVERWORLD_THROTTLE_AUTH": "4/day",
