@@ -9,13 +9,19 @@ per connection (core.postgresql's DatabaseWrapper remembers which) and then send
 `EXECUTE name(values)`, the values quoted by psycopg2 as in any other query.
 
 Elsewhere the statement runs as plain SQL, with the same parameters: on SQLite (whose driver
-already keeps compiled statements per connection), and behind a transaction pooler, where a
-connection cannot keep session state (DJANGO_DISABLE_SERVER_SIDE_CURSORS=1).
+already keeps compiled statements per connection), behind a transaction pooler, where a
+connection cannot keep session state (DJANGO_DISABLE_SERVER_SIDE_CURSORS=1), and when
+connections are not kept (DJANGO_CONN_MAX_AGE=0), where a PREPARE would be one more round trip
+per request for a plan used once.
 """
 
 import hashlib
 import re
 from dataclasses import dataclass, field
+
+from django.db import DatabaseError
+
+from core.compat import in_atomic_block
 
 _PARAMETER = re.compile(r"%\((\w+)\)s")
 
@@ -51,6 +57,12 @@ class Statement:
         object.__setattr__(self, "execute_sql", f"EXECUTE {name} ({values})")
 
 
+# What PostgreSQL answers an EXECUTE whose prepared statement is gone (26000), or whose cached
+# plan a migration invalidated by changing a result column's type (0A000, "cached plan must not
+# change result type"): prepared again, the statement runs.
+_PREPARE_AGAIN = {"26000", "0A000"}
+
+
 def execute(cursor, statement: Statement, params: dict) -> None:
     """Run `statement` on `cursor` (a Django cursor), prepared where the connection keeps it."""
     database = cursor.db
@@ -59,9 +71,30 @@ def execute(cursor, statement: Statement, params: dict) -> None:
         cursor.execute(statement.sql, params)
         return
     if statement.name not in prepared:
-        # On the driver's own cursor: preparing is part of setting up this connection, not a
-        # query of the request (a test counting the request's queries sees one EXECUTE).
-        with database.wrap_database_errors, database.connection.cursor() as raw:
-            raw.execute(statement.prepare_sql)
+        _prepare(database, statement)
         prepared.add(statement.name)
-    cursor.execute(statement.execute_sql, params)
+    try:
+        cursor.execute(statement.execute_sql, params)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) not in _PREPARE_AGAIN:
+            raise
+        prepared.discard(statement.name)
+        if in_atomic_block(database):
+            raise  # the transaction is aborted: this request fails, the next prepares anew
+        # Autocommit: the failed EXECUTE was a transaction of its own, so running it again
+        # repeats nothing.
+        _prepare(database, statement)
+        prepared.add(statement.name)
+        cursor.execute(statement.execute_sql, params)
+
+
+def _prepare(database, statement: Statement) -> None:
+    """PREPARE `statement` on the connection, replacing a statement of the same name that the
+    server session already holds (a session a pooler hands on, a plan gone stale)."""
+    # On the driver's own cursor: preparing is part of setting up this connection, not a query
+    # of the request (a test counting the request's queries sees one EXECUTE).
+    with database.wrap_database_errors, database.connection.cursor() as raw:
+        raw.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [statement.name])
+        if raw.fetchone():
+            raw.execute(f"DEALLOCATE {statement.name}")
+        raw.execute(statement.prepare_sql)

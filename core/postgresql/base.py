@@ -9,13 +9,16 @@ What this changes, and why (docs/performance.md, "Issue 15: what a request costs
   `pg_terminate_backend`) sends its FATAL message and closes the socket, so an idle connection
   with something to read, or at end of file, is the one to check: only then is `SELECT 1` sent.
   After an error in the request (core.compat.errors_occurred) Django's full check runs as
-  before. A
-  connection whose peer vanished without a word (a host gone) still fails its first query, and
-  core.unavailable answers that as it always has (a safe request waits and runs again).
+  before. What this gives up: a connection whose peer vanished without a word (a host gone, a
+  failover, before TCP keepalives notice, ~11 s) used to fail `SELECT 1` and be replaced before
+  the request; now the request's first query fails on it. core.unavailable then runs a safe
+  request again on a fresh connection, and answers a write 503 with Retry-After (never run
+  twice, never lost); the next request gets a new connection.
 - **Prepared statements** (`prepared_statements`, core.statements): the names PREPAREd on this
   connection, cleared whenever Django opens a new one. None when the connection cannot keep
   session state: behind a transaction pooler (DJANGO_DISABLE_SERVER_SIDE_CURSORS=1), the next
-  transaction may run on another server session, which has never seen the PREPARE.
+  transaction may run on another server session, which has never seen the PREPARE; and None
+  when connections are not kept (CONN_MAX_AGE 0): a plan used once is not worth a round trip.
 """
 
 import select
@@ -31,7 +34,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
         pooled = self.settings_dict["DISABLE_SERVER_SIDE_CURSORS"]
-        self.prepared_statements = None if pooled else set()
+        kept = self.settings_dict["CONN_MAX_AGE"] != 0
+        self.prepared_statements = set() if kept and not pooled else None
         return connection
 
     def is_usable(self):

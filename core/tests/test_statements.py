@@ -106,3 +106,66 @@ def test_on_sqlite_the_sql_runs_plain():
         assert cursor.fetchone() == (3, 1, "100%")
 
     assert "PREPARE" not in queries[0]["sql"] and "EXECUTE" not in queries[0]["sql"]
+
+
+@needs_direct_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_the_session_already_holds_is_replaced_not_refused():
+    # A server session a pooler hands on may hold the name already (PREPARE would say 42P05).
+    statement = Statement("SELECT %(n)s::int + 1", {"n": "integer"})
+    connection.ensure_connection()
+    with connection.connection.cursor() as raw:
+        raw.execute(f"PREPARE {statement.name} (integer) AS SELECT $1 + 100")
+
+    with connection.cursor() as cursor:
+        execute(cursor, statement, {"n": 1})
+        assert cursor.fetchone() == (2,)
+
+
+@needs_direct_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_gone_from_the_session_is_prepared_again():
+    statement = Statement("SELECT %(n)s::int + 2", {"n": "integer"})
+    with connection.cursor() as cursor:
+        execute(cursor, statement, {"n": 1})
+        cursor.execute(f"DEALLOCATE {statement.name}")  # behind core.statements' back
+
+        execute(cursor, statement, {"n": 40})
+        assert cursor.fetchone() == (42,)
+
+
+@needs_direct_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_plan_a_migration_made_stale_is_prepared_again():
+    # A column whose type changes (an AlterField) makes PostgreSQL refuse the cached plan
+    # ("cached plan must not change result type"); every later EXECUTE would fail with it.
+    statement = Statement(
+        "SELECT v FROM overworld_statement_probe WHERE v = %(v)s", {"v": "integer"}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE overworld_statement_probe (v integer)")
+        try:
+            cursor.execute("INSERT INTO overworld_statement_probe VALUES (7)")
+            execute(cursor, statement, {"v": 7})
+            assert cursor.fetchone() == (7,)
+            cursor.execute("ALTER TABLE overworld_statement_probe ALTER COLUMN v TYPE bigint")
+
+            execute(cursor, statement, {"v": 7})
+            assert cursor.fetchone() == (7,)
+            execute(cursor, statement, {"v": 7})
+            assert cursor.fetchone() == (7,)
+        finally:
+            cursor.execute("DROP TABLE overworld_statement_probe")
+
+
+@needs_direct_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_kept_connections_nothing_is_prepared(monkeypatch):
+    # DJANGO_CONN_MAX_AGE=0: a new connection per request, so a PREPARE would be paid per use.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    connection.close()
+    try:
+        connection.ensure_connection()
+        assert connection.prepared_statements is None
+    finally:
+        connection.close()
