@@ -26,6 +26,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from overworld.env import foreign_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "nginx.conf.template"
 PLACEHOLDER = re.compile(r"\$\{(OVERWORLD_EDGE_[A-Z0-9_]+)\}")
@@ -112,12 +114,7 @@ def start_app_server(port: int, env: dict[str, str], log_path: Path) -> subproce
 
 def app_env(database_url: str, **overrides: str) -> dict[str, str]:
     """The environment of an app server behind the edge: production settings, one proxy."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "OVERWORLD_", "GUNICORN_"))
-        and name not in {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL"}
-    }
+    env = foreign_environment()
     env.update(
         DATABASE_URL=database_url,
         DJANGO_SECRET_KEY="edge-tests-only-secret-key-0123456789abcdef0123456789",

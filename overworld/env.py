@@ -17,6 +17,8 @@ settings: a server config imports it before Django is set up (`from overworld.en
 """
 
 import builtins
+import os
+from collections.abc import Mapping
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -61,3 +63,29 @@ def _python_float(value: str) -> builtins.float:
 
 
 env = Env()
+
+
+# Every variable the project reads is named so (overworld/tests/test_env_example.py checks it
+# against .env.example).
+OWN_PREFIXES = ("DJANGO_", "OVERWORLD_", "GUNICORN_")
+OWN_NAMES = frozenset(
+    {
+        "DATABASE_URL",
+        "DATABASE_REPLICA_URLS",
+        "REDIS_URL",
+        "CORS_ALLOWED_ORIGINS",
+        "PROMETHEUS_MULTIPROC_DIR",
+    }
+)
+
+
+def is_own(name: str) -> bool:
+    """Whether `name` is one of the project's own settings variables."""
+    return name.startswith(OWN_PREFIXES) or name in OWN_NAMES
+
+
+def foreign_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`environ` without the project's own variables: what a server started by a test or a
+    benchmark begins from, so that the caller's configuration (a suite's DATABASE_URL, CI's
+    pooler flag) reaches it only when passed on purpose."""
+    return {name: value for name, value in environ.items() if not is_own(name)}

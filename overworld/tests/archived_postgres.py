@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg2
 
-from users.tests.live import free_port
+from users.tests.live import free_port, private_postgres_sql
 
 PG_BIN = Path(os.environ.get("OVERWORLD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 STANZA = "overworld"
@@ -157,16 +157,7 @@ class ArchivedPostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def sql(self, query: str, params=None, database: str = "postgres"):
-        connection = psycopg2.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname=database, connect_timeout=5
-        )
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(query, params)
-                return cursor.fetchone() if cursor.description else None
-        finally:
-            connection.close()
+        return private_postgres_sql(self.port, query, params, database=database)
 
     # --- helpers ---
 

@@ -29,7 +29,7 @@ import pytest
 from django.conf import settings
 
 from overworld.tests.archived_postgres import ArchivedPostgres, missing
-from users.tests.live import TEST_PASSWORD, GunicornServer, call, manage, server_env
+from users.tests.live import GunicornServer, call, manage, register, server_env
 
 pytestmark = [
     pytest.mark.backups,
@@ -145,15 +145,9 @@ def test_backups_sqlite_under_load_keeps_every_acknowledged_write(scripts_ready,
         actors = []
         for n in range(ACTORS):
             name = f"actor{n}"
-            reply = call(
-                server.base_url,
-                "POST",
-                "/api/users/register/",
-                {"username": name, "email": f"{name}@example.com", "password": TEST_PASSWORD},
-            )
-            assert reply.status == 200, reply.body
+            _user_id, token = register(server.base_url, name)
             targets = [f"target{n}x{k}" for k in range(TARGETS_PER_ACTOR)]
-            actors.append(Actor(name, reply.body["token"], targets))
+            actors.append(Actor(name, token, targets))
         seed_targets(source, [target for actor in actors for target in actor.targets])
 
         stop = threading.Event()

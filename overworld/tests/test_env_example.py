@@ -14,6 +14,8 @@ import sys
 
 from django.conf import settings
 
+from overworld.env import is_own
+
 ROOT = settings.BASE_DIR
 # The server configs at the top of the project (gunicorn.conf.py, or another server's).
 SERVER_CONFIGS = sorted(path.name for path in ROOT.glob("*.py") if "conf" in path.stem)
@@ -89,6 +91,11 @@ def test_env_example_lists_every_variable_named_in_the_source():
     # The pattern finds every kind of read: env.float, env.str, a shell default.
     assert {"OVERWORLD_REDIS_TIMEOUT", "REDIS_URL", "OVERWORLD_SEED_DEMO"} <= read
     assert read - listed_in_env_example() == set()
+
+
+def test_every_variable_listed_is_named_as_the_projects_own():
+    # What foreign_environment() keeps from a child server: none of these may slip through.
+    assert {name for name in listed_in_env_example() if not is_own(name)} == set()
 
 
 def test_env_is_read_only_through_overworld_env():

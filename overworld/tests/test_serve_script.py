@@ -17,17 +17,27 @@ pytestmark = pytest.mark.live
 NGINX_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 
 
-@pytest.fixture(scope="module")
-def serve_script(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve-script")
+def started_serve_script(tmp_path_factory, name: str, **env: str):
+    """serve.sh on a SQLite file of its own (auth throttle 3/min, 1 worker x 2 threads), with
+    `env`; stopped when the module's tests are done."""
+    tmp = tmp_path_factory.mktemp(name)
     server = ServeScript(
-        {"DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}", "OVERWORLD_THROTTLE_AUTH": "3/min"},
+        {
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "OVERWORLD_THROTTLE_AUTH": "3/min",
+            **env,
+        },
         tmp,
         workers=1,
         threads=2,
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def serve_script(tmp_path_factory):
+    yield from started_serve_script(tmp_path_factory, "serve-script")
 
 
 def test_serve_script_replaces_a_request_id_sent_by_a_client(serve_script):
@@ -86,19 +96,9 @@ def test_serve_script_nginx_refusals_are_json_with_a_request_id(serve_script):
 
 @pytest.fixture(scope="module")
 def serve_script_behind_a_proxy(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve-script-proxied")
-    server = ServeScript(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-            "OVERWORLD_THROTTLE_AUTH": "3/min",
-            "OVERWORLD_NUM_PROXIES": "1",
-        },
-        tmp,
-        workers=1,
-        threads=2,
-    ).start()
-    yield server
-    server.stop()
+    yield from started_serve_script(
+        tmp_path_factory, "serve-script-proxied", OVERWORLD_NUM_PROXIES="1"
+    )
 
 
 def test_serve_script_behind_a_trusted_proxy_keeps_its_request_id(serve_script_behind_a_proxy):

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from overworld.env import foreign_environment
+
 TEST_PASSWORD = "strawberry-summit-42"
 T = TypeVar("T")
 _port_lock = threading.Lock()
@@ -87,6 +89,35 @@ def run_concurrently(calls: Iterable[Callable[[], T]]) -> list[T]:
 
 def statuses(replies: Iterable[Reply]) -> Counter:
     return Counter(reply.status for reply in replies)
+
+
+def private_postgres_sql(port: int, query: str, params=None, *, database: str):
+    """One statement on a private PostgreSQL cluster a test started on loopback (as postgres,
+    autocommit); its first row, or None for a statement that returns none."""
+    import psycopg2
+
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname=database, connect_timeout=5
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchone() if cursor.description else None
+    finally:
+        connection.close()
+
+
+def register(base_url: str, name: str) -> tuple[int, str]:
+    """Register `name` (email name@example.com, TEST_PASSWORD) on a live server: (id, token)."""
+    reply = call(
+        base_url,
+        "POST",
+        "/api/users/register/",
+        {"username": name, "email": f"{name}@example.com", "password": TEST_PASSWORD},
+    )
+    assert reply.status == 200, reply.body
+    return reply.body["user"]["id"], reply.body["token"]
 
 
 def free_port() -> int:
@@ -212,12 +243,7 @@ class ServeScript(GunicornServer):
 
 def server_env(overrides: dict[str, str]) -> dict[str, str]:
     """The environment of a server or manage.py subprocess: production settings, test hasher."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "OVERWORLD_", "GUNICORN_"))
-        and name not in {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL"}
-    }
+    env = foreign_environment()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "users.tests.server_settings",

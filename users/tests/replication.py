@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg2
 
-from users.tests.live import free_port, manage
+from users.tests.live import free_port, manage, private_postgres_sql
 
 PG_BIN = Path(os.environ.get("OVERWORLD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASE = "overworld"
@@ -129,16 +129,7 @@ class ReplicatedPostgres:
         return f"postgres://postgres@127.0.0.1:{self.replica_port}/{DATABASE}"
 
     def sql(self, port: int, query: str, params=None, database: str = DATABASE):
-        connection = psycopg2.connect(
-            host="127.0.0.1", port=port, user="postgres", dbname=database, connect_timeout=5
-        )
-        connection.autocommit = True
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(query, params)
-                return cursor.fetchone() if cursor.description else None
-        finally:
-            connection.close()
+        return private_postgres_sql(port, query, params, database=database)
 
     def statements(self, which: str) -> list[str]:
         """The statements logged so far by `primary` or `replica`."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from users.tests.live import TEST_PASSWORD, call, unique
+from users.tests.live import TEST_PASSWORD, call, register, unique
 from users.tests.replication import ReplicatedPostgres, available
 
 pytestmark = [
@@ -79,17 +79,6 @@ def paused(pair):
         pair.wait_replayed()
 
 
-def register(server, name: str) -> tuple[int, str]:
-    reply = call(
-        server.base_url,
-        "POST",
-        "/api/users/register/",
-        {"username": name, "email": f"{name}@example.com", "password": TEST_PASSWORD},
-    )
-    assert reply.status == 200, reply.body
-    return reply.body["user"]["id"], reply.body["token"]
-
-
 def profile(server, name: str, token: str | None = None, route: str = "/api/users/"):
     reply = call(server.base_url, "GET", f"{route}{name}", token=token)
     assert reply.status == 200, (reply.status, reply.body)
@@ -131,7 +120,7 @@ def test_replicas_serve_anonymous_profile_reads(pair, serve):
     # A generous lag limit: this test is about where reads go, not about lag.
     server = serve(max_lag=3600)
     name = unique("reader")
-    user_id, _token = register(server, name)
+    user_id, _token = register(server.base_url, name)
     pair.wait_replayed()
     # A profile is one statement (users.profile_document): the database builds the document.
     kinds = {"profile": lambda line: is_profile_read(line, name)}
@@ -154,8 +143,8 @@ def test_replicas_read_your_writes_while_replay_is_paused(pair, serve, paused):
     # A lag limit of an hour keeps the paused replica in use: only the pins steer reads away.
     server = serve(max_lag=3600)
     fan, star = unique("fan"), unique("star")
-    fan_id, token = register(server, fan)
-    star_id, _ = register(server, star)
+    fan_id, token = register(server.base_url, fan)
+    star_id, _ = register(server.base_url, star)
     pair.wait_replayed()
     paused()
 
@@ -194,8 +183,8 @@ def test_replicas_read_your_writes_while_replay_is_paused(pair, serve, paused):
 def test_replicas_lagging_past_the_limit_are_skipped(pair, serve, paused):
     server = serve(max_lag=1)
     fan, star = unique("fan"), unique("star")
-    fan_id, token = register(server, fan)
-    register(server, star)
+    fan_id, token = register(server.base_url, fan)
+    register(server.base_url, star)
     pair.wait_replayed()
     paused()
     assert (
@@ -213,8 +202,8 @@ def test_replicas_lagging_past_the_limit_are_skipped(pair, serve, paused):
 def test_replicas_logout_is_refused_at_once_on_every_token_route_while_lagging(pair, serve, paused):
     first, second = serve(max_lag=3600), serve(max_lag=3600)
     name, other = unique("leaver"), unique("other")
-    register(first, name)
-    register(first, other)
+    register(first.base_url, name)
+    register(first.base_url, other)
     pair.wait_replayed()
     paused()
 
@@ -244,8 +233,8 @@ def test_replicas_logout_is_refused_at_once_on_every_token_route_while_lagging(p
 def test_replicas_stopped_cost_only_a_fallback(pair, serve):
     server = serve()
     name, fan = unique("lonely"), unique("fan")
-    user_id, _ = register(server, name)
-    fan_id, token = register(server, fan)
+    user_id, _ = register(server.base_url, name)
+    fan_id, token = register(server.base_url, fan)
     assert (
         call(server.base_url, "POST", "/api/users/follow/", {"username": name}, token=token).status
         == 200
@@ -294,8 +283,8 @@ def test_replicas_metrics_say_where_each_profile_was_read_and_why(pair, serve, p
     metrics_token = "replica-metrics-token-0123456789"
     server = serve(max_lag=3600, OVERWORLD_METRICS_TOKEN=metrics_token)
     fan, star = unique("fan"), unique("star")
-    _fan_id, token = register(server, fan)
-    register(server, star)
+    _fan_id, token = register(server.base_url, fan)
+    register(server.base_url, star)
     pair.wait_replayed()
 
     for _ in range(6):
