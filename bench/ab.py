@@ -25,18 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import slow_clients  # noqa: E402
 import stacks  # noqa: E402
-from run import _pg_backends, _proc_cpu, run_wrk  # noqa: E402
-
-
-def cpu_ms(running: stacks.Running, path: str, token, seconds: float, pg_db: str) -> float:
-    run_wrk(running.base + path, connections=16, seconds=1, token=token)
-    pids = slow_clients.process_tree(running.roots()) + _pg_backends(pg_db)
-    before = {pid: _proc_cpu(pid) for pid in pids}
-    result = run_wrk(running.base + path, connections=16, seconds=seconds, token=token)
-    cpu = sum(_proc_cpu(pid) - before[pid] for pid in pids)
-    if result["non_2xx"] or result["socket_errors"] or not result["requests"]:
-        raise RuntimeError(f"{running.name} {path}: not every request answered 2xx: {result}")
-    return 1000 * cpu / result["requests"]
 
 
 def main() -> None:
@@ -76,7 +64,9 @@ def main() -> None:
             for path in paths:
                 token = info["token"] if path.endswith("/user/") else None
                 for side in (0, 1) if round_ % 2 == 0 else (1, 0):
-                    cost = cpu_ms(running[side], path, token, args.seconds, args.pg_db)
+                    cost = stacks.cpu_per_request(
+                        running[side], path, token, args.seconds, args.pg_db
+                    )["cpu_ms"]
                     costs[(side, path)].append(cost)
             print(f"round {round_ + 1}: " + ", ".join(
                 f"{path} A {costs[(0, path)][-1]:.3f} B {costs[(1, path)][-1]:.3f} ms"

@@ -250,6 +250,10 @@ class Running:
         self.log.close()
 
 
+# What CPU per request is measured on: the floor (a bare DRF APIView), GET user/, a profile.
+PATHS = {"floor": "/bench/floor/", "user": "/api/users/user/", "typical": "/api/users/typical"}
+
+
 def cpu_per_request(running: Running, path: str, token, seconds: float, pg_db: str) -> dict:
     url = running.base + path
     run_wrk(url, connections=16, seconds=1, token=token)
@@ -352,16 +356,15 @@ def cpu_rounds(name: str, running: Running, args, info: dict, workdir: Path) -> 
     minutes, so a floor measured at the start of the run could not be divided by a route
     measured twenty minutes later.
     """
-    paths = {"floor": "/bench/floor/", "user": "/api/users/user/", "typical": "/api/users/typical"}
     reference = None
     if name != args.reference:
         reference = Running(
             args.reference, STACKS[args.reference], args.port + 50, args.database_url, workdir
         )
-    measured: dict[str, list[dict]] = {key: [] for key in ("reference", *paths)}
+    measured: dict[str, list[dict]] = {key: [] for key in ("reference", *PATHS)}
     try:
         for round_ in range(args.rounds):
-            for key, path in paths.items():
+            for key, path in PATHS.items():
                 token = info["token"] if key == "user" else None
                 result = cpu_per_request(running, path, token, args.duration, args.pg_db)
                 measured[key].append(result)
@@ -369,7 +372,7 @@ def cpu_rounds(name: str, running: Running, args, info: dict, workdir: Path) -> 
             if reference is None:
                 measured["reference"].append(measured["floor"][-1])
             else:
-                floor = cpu_per_request(reference, paths["floor"], None, args.duration, args.pg_db)
+                floor = cpu_per_request(reference, PATHS["floor"], None, args.duration, args.pg_db)
                 measured["reference"].append(floor)
     finally:
         if reference is not None:
@@ -393,7 +396,6 @@ def cpu_rounds(name: str, running: Running, args, info: dict, workdir: Path) -> 
 
 
 def bench_stack(name: str, stack: Stack, args, info: dict, workdir: Path) -> dict:
-    paths = {"floor": "/bench/floor/", "user": "/api/users/user/", "typical": "/api/users/typical"}
     running = Running(name, stack, args.port, args.database_url, workdir)
     row: dict = {"stack": name}
     try:
@@ -404,14 +406,14 @@ def bench_stack(name: str, stack: Stack, args, info: dict, workdir: Path) -> dic
             running.base,
             args.phases.split(","),
             args.phase_seconds,
-            visitor_path=paths["typical"],
+            visitor_path=PATHS["typical"],
             reader_path=f"/api/users/{info['celebrities']['100000']}",
             pid=running.roots(),
         )
         for phase, report in row["phases"].items():
             print(f"  {name}: {phase} {json.dumps(report)}", file=sys.stderr)
-        row["reload"] = under_load(running, paths["typical"], lambda: reload_(running))
-        row["kill_worker"] = under_load(running, paths["typical"], lambda: kill_worker(running))
+        row["reload"] = under_load(running, PATHS["typical"], lambda: reload_(running))
+        row["kill_worker"] = under_load(running, PATHS["typical"], lambda: kill_worker(running))
         running.wait_ready()
         row["sigterm"] = graceful_stop(running, f"/api/users/{info['celebrities']['100000']}")
         print(f"  {name}: signals {row['reload']} {row['kill_worker']} {row['sigterm']}",
