@@ -178,34 +178,52 @@ class PhaseState:
     peak_rss: int = 0
 
 
-async def visit(target: Target, path: str, timeout: float) -> tuple[float, int]:
-    started = time.monotonic()
+async def fetch(
+    target: Target, path: str, timeout: float, source: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` on a fresh connection, from the loopback address `source` if given:
+    (status, headers with lowercase names, body). Raises on a failure."""
     writer = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(target.host, target.port, ssl=target.tls)
+            reader, writer = await asyncio.open_connection(
+                target.host,
+                target.port,
+                ssl=target.tls,
+                local_addr=(source, 0) if source else None,
+            )
             writer.write(
                 f"GET {path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
                 "Accept: application/json\r\nConnection: close\r\n\r\n".encode()
             )
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
-            length = None
+            headers = {}
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
+                if name:
+                    headers[name.strip().lower().decode()] = value.strip().decode()
+            length = headers.get("content-length")
             if length is not None:
-                await reader.readexactly(length)
+                body = await reader.readexactly(int(length))
             else:
-                while await reader.read(65536):
-                    pass
-            return time.monotonic() - started, status
-    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-        return time.monotonic() - started, 0
+                body = b""
+                while chunk := await reader.read(65536):
+                    body += chunk
+            return status, headers, body
     finally:
         if writer is not None:
             writer.close()
+
+
+async def visit(target: Target, path: str, timeout: float) -> tuple[float, int]:
+    """(seconds, status), or (seconds, 0) for a request that failed."""
+    started = time.monotonic()
+    try:
+        status, _headers, _body = await fetch(target, path, timeout)
+        return time.monotonic() - started, status
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+        return time.monotonic() - started, 0
 
 
 async def _watch_close(reader: asyncio.StreamReader, client: Slow) -> None:
@@ -223,9 +241,16 @@ async def _watch_close(reader: asyncio.StreamReader, client: Slow) -> None:
 
 
 async def slow_client(
-    kind: str, target: Target, paths: dict, client: Slow, gate, delay: float = 0.0
+    kind: str,
+    target: Target,
+    paths: dict,
+    client: Slow,
+    gate,
+    delay: float = 0.0,
+    source: str | None = None,
 ) -> None:
-    """One slow client of `kind`, `delay` s from now; runs until cancelled or cut off."""
+    """One slow client of `kind`, `delay` s from now, from the loopback address `source` if
+    given; runs until cancelled or cut off."""
     writer = None
     try:
         await asyncio.sleep(delay)
@@ -234,6 +259,8 @@ async def slow_client(
             if kind == "readers":
                 # A small receive buffer, so the kernel does not read the profile for us.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            if source:
+                sock.bind((source, 0))
             sock.setblocking(False)
             try:
                 await asyncio.wait_for(
@@ -299,6 +326,68 @@ async def slow_client(
     finally:
         if writer is not None:
             writer.close()
+
+
+async def _per_client_cap(
+    target: Target, paths: dict, cap: int, source: str, other: str, seconds: float
+) -> dict:
+    held = [Slow() for _ in range(cap)]
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    tasks = [
+        asyncio.create_task(slow_client("body", target, paths, client, gate, source=source))
+        for client in held
+    ]
+    deadline = time.monotonic() + seconds
+
+    async def first(wanted, address: str):
+        """The first answer to `address` that `wanted` accepts, asking again until the
+        deadline; past it, the last answer."""
+        while True:
+            try:
+                answer = await fetch(target, paths["visitor"], VISITOR_TIMEOUT, address)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                answer = (0, {}, repr(exc).encode())
+            if wanted(answer[0]) or time.monotonic() >= deadline:
+                return answer
+            await asyncio.sleep(0.1)
+
+    try:
+        while time.monotonic() < deadline and not all(
+            client.opened or client.failed_to_open for client in held
+        ):
+            await asyncio.sleep(0.1)
+        # nginx counts a request once it has read its header: soon after the last one opened.
+        refused = await first(lambda status: status != 200, source)
+        other_answer = await first(lambda status: status != 0, other)
+        still_held = sum(1 for client in held if client.opened and client.cut is None)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    after = await first(lambda status: status == 200, source)
+    return {
+        "held": still_held,
+        "failed_to_open": sum(1 for client in held if client.failed_to_open),
+        "one_more": refused,
+        "other_client": other_answer,
+        "after_they_left": after,
+    }
+
+
+def per_client_cap(
+    url: str,
+    cap: int,
+    source: str = "127.0.0.1",
+    other: str = "127.0.0.2",
+    visitor_path: str = VISITOR_PATH,
+    seconds: float = 60,
+) -> dict:
+    """`cap` body dribblers from `source`, then: what one more request from `source` gets
+    (`one_more`: status, headers, body), what one from `other` gets, and what `source` gets
+    once the dribblers have gone; `held` of them still open when the others were asked."""
+    raise_nofile_limit()
+    paths = {"visitor": visitor_path, "login": LOGIN_PATH}
+    return asyncio.run(_per_client_cap(Target.parse(url), paths, cap, source, other, seconds))
 
 
 def _visitor(target: Target, path: str, started: float, deadline: float, out: list) -> None:

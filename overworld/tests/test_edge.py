@@ -25,6 +25,7 @@ import threading
 import pytest
 
 from bench import edge, rolling_restart, slow_clients
+from users.tests.live import CONNECTIONS_PER_CLIENT, assert_one_client_is_capped
 
 pytestmark = pytest.mark.edge
 
@@ -260,6 +261,13 @@ def test_edge_keeps_serving_a_visitor_through_the_four_slow_client_phases(site):
     for phase, result in report.items():
         assert result["visitor_ok_share"] >= 0.99, (phase, result)
         assert result["visitor_p99_ms"] <= 250, (phase, result)
+
+
+def test_edge_one_client_cannot_hold_every_connection(site):
+    report = slow_clients.per_client_cap(
+        site.https_url, CONNECTIONS_PER_CLIENT, source="127.0.0.4", other="127.0.0.5"
+    )
+    assert_one_client_is_capped(report)
 
 
 def test_edge_rolling_restart_of_both_app_servers_loses_no_request(tmp_path):

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from users.tests.live import ServeScript, call
+from bench import slow_clients
+from users.tests.live import CONNECTIONS_PER_CLIENT, ServeScript, call
 
 pytestmark = pytest.mark.live
 
@@ -131,3 +132,21 @@ def test_serve_script_behind_a_trusted_proxy_throttles_each_client_it_names(
     other = attempt("198.51.100.9")
 
     assert (first, other) == ([400, 400, 400, 429], 400)
+
+
+def test_serve_script_behind_a_trusted_proxy_leaves_the_per_client_cap_to_it(
+    serve_script_behind_a_proxy,
+):
+    # Every request arrives from the proxy's address: counting them would cap all of its
+    # clients together. The proxy facing the clients caps them (deploy/nginx does).
+    report = slow_clients.per_client_cap(
+        serve_script_behind_a_proxy.base_url,
+        CONNECTIONS_PER_CLIENT,
+        source="127.0.0.6",
+        other="127.0.0.7",
+        visitor_path="/healthz",
+        seconds=3,
+    )
+
+    assert report["held"] == CONNECTIONS_PER_CLIENT
+    assert report["one_more"][0] == 200

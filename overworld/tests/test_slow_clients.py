@@ -10,7 +10,9 @@ while a visitor fetches a profile on a fresh connection every 50 ms. Each phase 
 dribblers must be cut off by the header timeout (10 s, overworld/serve-nginx.conf) within the
 phase; body dribblers never reach gunicorn (nginx reads a whole body before passing it on, and
 cuts a body only when it pauses longer than 10 s between two reads: nginx has no deadline for a
-whole body); and the served processes' memory must stay bounded.
+whole body); and the served processes' memory must stay bounded. Since a body dribbler is
+held, one client address may have at most 1,000 requests in progress: the next is a JSON 429
+while other clients are served.
 
 The latency targets hold on a quiet 2-core machine, as CI's is. On a machine other work keeps
 busy (the report's foreign_cores: cores busy outside the served processes and this test) they
@@ -40,7 +42,7 @@ import pytest
 from django.conf import settings
 
 from bench import slow_clients
-from users.tests.live import free_port
+from users.tests.live import CONNECTIONS_PER_CLIENT, assert_one_client_is_capped, free_port
 
 pytestmark = [pytest.mark.slow_clients, pytest.mark.live]
 
@@ -183,3 +185,14 @@ def test_slow_clients_serve_sh_refuses_an_oversized_body_with_the_apps_json_413(
     assert refused.value.code == 413
     assert refused.value.headers["Content-Type"] == "application/json"
     assert json.loads(refused.value.read()) == {"detail": "Request body is too large."}
+
+
+def test_slow_clients_one_client_cannot_hold_every_connection(served):
+    # A body dribbler is held, not cut (nginx has no whole-body deadline): without a cap one
+    # host could hold all of nginx's connections for less than 1 KB/s. 127.0.0.0/8 is this
+    # machine: two source addresses are two clients to nginx.
+    base, _pid, _log = served
+    report = slow_clients.per_client_cap(
+        base, CONNECTIONS_PER_CLIENT, source="127.0.0.4", other="127.0.0.5"
+    )
+    assert_one_client_is_capped(report)

@@ -270,3 +270,23 @@ def manage(env: dict[str, str], *args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+# overworld/serve-nginx.conf and deploy/nginx/nginx.conf.template: `limit_conn per_client`.
+CONNECTIONS_PER_CLIENT = 1000
+TOO_MANY_CONNECTIONS = {"detail": "Too many requests in progress from this client."}
+
+
+def assert_one_client_is_capped(report: dict) -> None:
+    """What bench/slow_clients.per_client_cap saw in front of nginx: the client holding
+    CONNECTIONS_PER_CLIENT requests is refused one more with the JSON 429; another client is
+    served meanwhile, and the first again once its requests have gone."""
+    assert report["failed_to_open"] == 0, report
+    assert report["held"] == CONNECTIONS_PER_CLIENT, report  # none of them refused or cut
+    status, headers, body = report["one_more"]
+    assert status == 429, report["one_more"]
+    assert headers["content-type"] == "application/json"
+    assert headers["retry-after"] == "10"
+    assert json.loads(body) == TOO_MANY_CONNECTIONS
+    assert report["other_client"][0] == 200, report["other_client"]
+    assert report["after_they_left"][0] == 200, report["after_they_left"]
