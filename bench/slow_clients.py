@@ -259,10 +259,10 @@ async def slow_client(
             if kind == "readers":
                 # A small receive buffer, so the kernel does not read the profile for us.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            if source:
-                sock.bind((source, 0))
             sock.setblocking(False)
             try:
+                if source:
+                    sock.bind((source, 0))
                 await asyncio.wait_for(
                     asyncio.get_running_loop().sock_connect(sock, (target.host, target.port)), 10
                 )
@@ -337,37 +337,50 @@ async def _per_client_cap(
         asyncio.create_task(slow_client("body", target, paths, client, gate, source=source))
         for client in held
     ]
-    deadline = time.monotonic() + seconds
 
-    async def first(wanted, address: str):
+    async def first(wanted, address: str, deadline: float):
         """The first answer to `address` that `wanted` accepts, asking again until the
         deadline; past it, the last answer."""
         while True:
             try:
                 answer = await fetch(target, paths["visitor"], VISITOR_TIMEOUT, address)
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            except (
+                TimeoutError,
+                OSError,
+                asyncio.IncompleteReadError,
+                ValueError,
+                IndexError,
+            ) as exc:
                 answer = (0, {}, repr(exc).encode())
             if wanted(answer[0]) or time.monotonic() >= deadline:
                 return answer
             await asyncio.sleep(0.1)
 
     try:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not all(
             client.opened or client.failed_to_open for client in held
         ):
             await asyncio.sleep(0.1)
-        # nginx counts a request once it has read its header: soon after the last one opened.
-        refused = await first(lambda status: status != 200, source)
-        other_answer = await first(lambda status: status != 0, other)
-        still_held = sum(1 for client in held if client.opened and client.cut is None)
+        # nginx counts a request once it has read its header: give it the last ones' before
+        # asking, or the question could take the place of the last dribbler.
+        await asyncio.sleep(1.0)
+        refused = await first(lambda status: status != 200, source, deadline)
+        other_answer = await first(lambda status: status != 0, other, deadline)
+        # Held: open, neither cut nor answered (a refused dribbler gets its 429, then nginx
+        # keeps the connection a while to read the rest of the body away).
+        still_held = sum(
+            1 for client in held if client.opened and client.cut is None and not client.answered
+        )
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    after = await first(lambda status: status == 200, source)
+    after = await first(lambda status: status == 200, source, time.monotonic() + 10)
     return {
         "held": still_held,
         "failed_to_open": sum(1 for client in held if client.failed_to_open),
+        "answered": sum(1 for client in held if client.answered),
         "one_more": refused,
         "other_client": other_answer,
         "after_they_left": after,

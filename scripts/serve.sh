@@ -93,7 +93,12 @@ values = {
     "OVERWORLD_SERVE_APP": f"unix:{run}/gunicorn.sock",
     "OVERWORLD_SERVE_REQUEST_ID": "$passed_request_id" if trusted else "$request_id",
     "OVERWORLD_SERVE_FORWARDED_PROTO": "$passed_forwarded_proto" if trusted else "$scheme",
-    "OVERWORLD_SERVE_CLIENT_KEY": "$overworld_uncounted" if trusted else "$binary_remote_addr",
+    # On a unix socket every client's address is "unix:": one cap for all of them, so none.
+    "OVERWORLD_SERVE_CLIENT_KEY": (
+        "$overworld_uncounted"
+        if trusted or listen.startswith("unix:")
+        else "$binary_remote_addr"
+    ),
 }
 text = open("overworld/serve-nginx.conf").read()
 text = re.sub(r"\$\{(OVERWORLD_SERVE_\w+)\}", lambda match: values[match[1]], text)

@@ -546,7 +546,9 @@ def worker_killed(run: Run, harness: Harness) -> None:
 
 def failure_kinds(failed: list[Result]) -> str:
     """`: 4 JSON 503, 1 IncompleteRead`: how the requests lost to a fault ended."""
-    kinds = Counter("JSON 503" if r.status == 503 else r.error or str(r.status) for r in failed)
+    kinds = Counter(
+        "JSON 503" if r.status == 503 and r.json_ok else r.error or str(r.status) for r in failed
+    )
     return "".join(f"{', ' if i else ': '}{n} {kind}" for i, (kind, n) in enumerate(kinds.items()))
 
 
