@@ -178,6 +178,10 @@ class PhaseState:
     peak_rss: int = 0
 
 
+# How a fetch() fails: no connection, a timeout, a cut or garbled answer.
+REQUEST_FAILED = (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError)
+
+
 async def fetch(
     target: Target, path: str, timeout: float, source: str | None = None
 ) -> tuple[int, dict[str, str], bytes]:
@@ -222,7 +226,7 @@ async def visit(target: Target, path: str, timeout: float) -> tuple[float, int]:
     try:
         status, _headers, _body = await fetch(target, path, timeout)
         return time.monotonic() - started, status
-    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+    except REQUEST_FAILED:
         return time.monotonic() - started, 0
 
 
@@ -344,13 +348,7 @@ async def _per_client_cap(
         while True:
             try:
                 answer = await fetch(target, paths["visitor"], VISITOR_TIMEOUT, address)
-            except (
-                TimeoutError,
-                OSError,
-                asyncio.IncompleteReadError,
-                ValueError,
-                IndexError,
-            ) as exc:
+            except REQUEST_FAILED as exc:
                 answer = (0, {}, repr(exc).encode())
             if wanted(answer[0]) or time.monotonic() >= deadline:
                 return answer

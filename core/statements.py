@@ -71,8 +71,7 @@ def execute(cursor, statement: Statement, params: dict) -> None:
         cursor.execute(statement.sql, params)
         return
     if statement.name not in prepared:
-        _prepare(database, statement)
-        prepared.add(statement.name)
+        _prepare(database, prepared, statement)
     try:
         cursor.execute(statement.execute_sql, params)
     except DatabaseError as exc:
@@ -83,14 +82,14 @@ def execute(cursor, statement: Statement, params: dict) -> None:
             raise  # the transaction is aborted: this request fails, the next prepares anew
         # Autocommit: the failed EXECUTE was a transaction of its own, so running it again
         # repeats nothing.
-        _prepare(database, statement)
-        prepared.add(statement.name)
+        _prepare(database, prepared, statement)
         cursor.execute(statement.execute_sql, params)
 
 
-def _prepare(database, statement: Statement) -> None:
+def _prepare(database, prepared: set[str], statement: Statement) -> None:
     """PREPARE `statement` on the connection, replacing a statement of the same name that the
-    server session already holds (a session a pooler hands on, a plan gone stale)."""
+    server session already holds (a session a pooler hands on, a plan gone stale), and note it
+    in `prepared`, the connection's set."""
     # On the driver's own cursor: preparing is part of setting up this connection, not a query
     # of the request (a test counting the request's queries sees one EXECUTE).
     with database.wrap_database_errors, database.connection.cursor() as raw:
@@ -98,3 +97,4 @@ def _prepare(database, statement: Statement) -> None:
         if raw.fetchone():
             raw.execute(f"DEALLOCATE {statement.name}")
         raw.execute(statement.prepare_sql)
+    prepared.add(statement.name)
