@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from overworld.env import foreign_environment
+
 PORTS = range(18400, 18500)
 
 
@@ -42,13 +44,7 @@ def fetch(url: str) -> tuple[int, dict, bytes]:
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serving")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "GUNICORN_", "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL")
-        )
-    }
+    env = foreign_environment()
     port = free_port()
     env.update(
         DJANGO_SECRET_KEY="serving-test-key-0123456789abcdef0123456789abcdef",

@@ -42,6 +42,7 @@ import pytest
 from django.conf import settings
 
 from bench import slow_clients
+from overworld.env import foreign_environment
 from users.tests.live import CONNECTIONS_PER_CLIENT, assert_one_client_is_capped, free_port
 
 pytestmark = [pytest.mark.slow_clients, pytest.mark.live]
@@ -59,13 +60,7 @@ PEAK_RSS_MIB = 600
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("slow-clients")
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "GUNICORN_", "OVERWORLD_", "GRANIAN_", "DATABASE_", "REDIS_URL")
-        )
-    }
+    env = foreign_environment()
     env.update(
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         OVERWORLD_BIND=f"127.0.0.1:{port}",
