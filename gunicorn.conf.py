@@ -69,12 +69,12 @@ try:
 except ImproperlyConfigured as exc:
     sys.exit(f"gunicorn: {exc}")
 
-# --- Metrics across workers (core.multiprocess, docs/operations.md, "Metrics") ------------------
+# --- Metrics across workers (core.metrics_files, docs/operations.md, "Metrics") ------------------
 # Every worker counts in its own files in PROMETHEUS_MULTIPROC_DIR and /metrics adds them up.
 # The master empties the directory (or makes a private one when metrics are on and none is
 # named) before the first worker starts; a worker that exits leaves its counters in the sum and
 # takes its live gauges (requests in flight) with it.
-from core import multiprocess as metrics_files  # noqa: E402 - after the settings check above
+from core import metrics_files  # noqa: E402 - after the settings check above
 
 
 def on_starting(server):

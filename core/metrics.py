@@ -1,7 +1,7 @@
 """Prometheus metrics: the families, the one-line hooks other modules call, and GET /metrics.
 
 prometheus-client, in its multiprocess mode whenever PROMETHEUS_MULTIPROC_DIR is set (every
-server start sets it: core.multiprocess), so a scrape that lands in any worker answers the sum
+server start sets it: core.metrics_files), so a scrape that lands in any worker answers the sum
 over all of them; without it (tests, `manage.py runserver`) one process counts in memory.
 
 Every label has a bounded set of values: routes are URL templates (`api/users/<username>`,
@@ -34,12 +34,12 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from rest_framework.exceptions import MethodNotAllowed
 
-from core import multiprocess
+from core import metrics_files
 
 # The families are registered here rather than in prometheus-client's global registry, whose
 # process and platform collectors would describe only the worker that happens to answer.
 REGISTRY = CollectorRegistry()
-multiprocess.ensure_directory()
+metrics_files.ensure_directory()
 # No `_created` series beside each counter: multiprocess mode has none, one process alike.
 disable_created_metrics()
 
@@ -227,9 +227,9 @@ def authorized(request) -> bool:
 
 def exposition() -> bytes:
     """The text format of every family, summed over all workers when there are several."""
-    if multiprocess.directory() is None:
+    if metrics_files.directory() is None:
         return generate_latest(REGISTRY)
-    multiprocess.forget_dead_processes()
+    metrics_files.forget_dead_processes()
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
     return generate_latest(registry)

@@ -449,7 +449,7 @@ OVERWORLD_BACKUP_KEEP_DAYS = env.int("OVERWORLD_BACKUP_KEEP_DAYS", default=0)
 # --- Metrics and request ids (core.metrics, core.access; docs/operations.md, "Metrics") ---------
 # GET /metrics answers only `Authorization: Bearer <this token>`; unset: off (404 to everyone,
 # nothing counted). Several server workers add up their counts through PROMETHEUS_MULTIPROC_DIR
-# (core.multiprocess; gunicorn.conf.py makes a private one when it is unset).
+# (core.metrics_files; gunicorn.conf.py makes a private one when it is unset).
 OVERWORLD_METRICS_TOKEN = env.str("OVERWORLD_METRICS_TOKEN", default="")
 # A browser (the frontend) may read the id of a response, to quote it in an error report.
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]

@@ -1,4 +1,4 @@
-"""The metrics' shared directory (core.multiprocess) and the sum /metrics answers over it."""
+"""The metrics' shared directory (core.metrics_files) and the sum /metrics answers over it."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import metrics, multiprocess
+from core import metrics, metrics_files
 
 # A worker: counts `n` requests to /healthz and one in flight, then exits (or stays, `hold`).
 WORKER = """
@@ -59,11 +59,11 @@ def test_multiprocess_prepare_empties_the_named_directory(tmp_path, monkeypatch)
     directory = tmp_path / "metrics"
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
 
-    assert multiprocess.prepare() == str(directory)
+    assert metrics_files.prepare() == str(directory)
     (directory / "counter_123.db").write_bytes(b"stale")
     (directory / "gauge_livesum_123.db").write_bytes(b"stale")
     (directory / "notes.txt").write_text("the operator's")
-    assert multiprocess.prepare() == str(directory)
+    assert metrics_files.prepare() == str(directory)
 
     assert sorted(path.name for path in directory.iterdir()) == ["notes.txt"]
 
@@ -71,14 +71,14 @@ def test_multiprocess_prepare_empties_the_named_directory(tmp_path, monkeypatch)
 def test_multiprocess_prepare_makes_a_private_directory_when_metrics_are_on(monkeypatch):
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.setenv("OVERWORLD_METRICS_TOKEN", "token")
-    monkeypatch.setattr(multiprocess, "_made_here", None)
+    monkeypatch.setattr(metrics_files, "_made_here", None)
 
-    path = multiprocess.prepare()
+    path = metrics_files.prepare()
     try:
         assert os.path.isdir(path)
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == path
     finally:
-        multiprocess.cleanup()
+        metrics_files.cleanup()
         # Not monkeypatch.delenv, which would put the removed directory back afterwards.
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR")
     assert not os.path.exists(path)
@@ -88,16 +88,16 @@ def test_multiprocess_prepare_does_nothing_while_metrics_are_off(monkeypatch):
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     monkeypatch.delenv("OVERWORLD_METRICS_TOKEN", raising=False)
 
-    assert multiprocess.prepare() is None
+    assert metrics_files.prepare() is None
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 
 
 def test_multiprocess_cleanup_never_removes_a_named_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.setattr(multiprocess, "_made_here", None)
+    monkeypatch.setattr(metrics_files, "_made_here", None)
 
-    multiprocess.prepare()
-    multiprocess.cleanup()
+    metrics_files.prepare()
+    metrics_files.cleanup()
 
     assert tmp_path.is_dir()
 
@@ -142,7 +142,7 @@ def test_multiprocess_mark_dead_drops_only_live_gauges(tmp_path, monkeypatch):
     for name in ("counter_42.db", "histogram_42.db", "gauge_livesum_42.db", "gauge_livesum_43.db"):
         (tmp_path / name).write_bytes(b"")
 
-    multiprocess.mark_dead(42)
+    metrics_files.mark_dead(42)
 
     names = sorted(path.name for path in tmp_path.iterdir())
     assert names == ["counter_42.db", "gauge_livesum_43.db", "histogram_42.db"]
@@ -153,6 +153,6 @@ def test_multiprocess_mark_dead_drops_only_live_gauges(tmp_path, monkeypatch):
     [("gauge_livesum_1234.db", 1234), ("gauge_liveall_7.db", 7), ("counter_1234.db", None)],
 )
 def test_multiprocess_live_gauge_files_are_recognised(name, pid):
-    match = multiprocess.LIVE_GAUGE_FILE.match(name)
+    match = metrics_files.LIVE_GAUGE_FILE.match(name)
 
     assert (int(match.group(1)) if match else None) == pid

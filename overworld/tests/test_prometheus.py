@@ -55,7 +55,7 @@ def require_prometheus() -> None:
 
 def start_app_server(env: dict[str, str], log_dir: Path, workers: int = 2) -> GunicornServer:
     """The API served as production serves it: gunicorn with gunicorn.conf.py, whose hooks
-    prepare PROMETHEUS_MULTIPROC_DIR (core.multiprocess) before the workers start and drop a
+    prepare PROMETHEUS_MULTIPROC_DIR (core.metrics_files) before the workers start and drop a
     dead worker's live gauges. The one place to adapt if the app server changes."""
     return GunicornServer(env, log_dir, workers=workers, threads=4).start()
 

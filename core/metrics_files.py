@@ -20,7 +20,7 @@ is first imported, whether PROMETHEUS_MULTIPROC_DIR is set, and a server's maste
 imports this module to prepare the directory) passes its imports on to the workers it forks.
 
 Any server start can call it: gunicorn.conf.py does in `on_starting`; from a shell,
-`export PROMETHEUS_MULTIPROC_DIR="$(python -m core.multiprocess)"` before starting the server.
+`export PROMETHEUS_MULTIPROC_DIR="$(python -m core.metrics_files)"` before starting the server.
 """
 
 import contextlib
@@ -127,7 +127,7 @@ def forget_dead_processes() -> None:
 
 
 if __name__ == "__main__":
-    # `export PROMETHEUS_MULTIPROC_DIR="$(python -m core.multiprocess)"`: prepare the directory
+    # `export PROMETHEUS_MULTIPROC_DIR="$(python -m core.metrics_files)"`: prepare the directory
     # for a server started from a shell, and print it (nothing when metrics are off).
     prepared = prepare()
     if prepared:
