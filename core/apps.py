@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self):
-        from core import logs, metrics  # noqa: F401 - their signal receivers, connected
+        from core import logs  # noqa: F401 - its signal receiver, connected
         from core.unavailable import DjangoRequestLogFilter
 
         # Here rather than in LOGGING: django.setup() configures logging before the apps are

@@ -1,4 +1,5 @@
-"""Prometheus metrics: the families, the one-line hooks other modules call, and GET /metrics.
+"""Prometheus metrics: the families and the one-line hooks other modules call (GET /metrics:
+core.scrape).
 
 prometheus-client, in its multiprocess mode whenever PROMETHEUS_MULTIPROC_DIR is set (every
 server start sets it: core.metrics_files), so a scrape that lands in any worker answers the sum
@@ -11,28 +12,18 @@ it moves; deploy/prometheus/alerts.yml alerts on them.
 """
 
 import functools
-import hmac
 import re
-import time
 
 import redis.exceptions
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
-from django.dispatch import receiver
-from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
-from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     disable_created_metrics,
-    generate_latest,
 )
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.multiprocess import MultiProcessCollector
-from rest_framework.exceptions import MethodNotAllowed
 
 from core import metrics_files
 
@@ -172,84 +163,11 @@ def profile_read_on_primary(reason: str) -> None:
     PROFILE_READS.labels("primary", reason).inc()
 
 
-def primary_reason(pin: int | None) -> str:
-    """Why no replica could answer a reader with `pin`: the replicas' states as just probed."""
-    from core.replicas import refresh  # here: core.replicas imports this module for its hooks
-
-    if settings.OVERWORLD_REPLICA_REMOTE_APPLY:
-        return "down"  # never behind there: only a replica that failed is skipped
-    now, reasons = time.monotonic(), set()
-    for alias in settings.DATABASE_REPLICAS:
-        state = refresh(alias)  # fresh: usable_replica() probed it a moment ago
-        if now < state.down_until:
-            reasons.add("down")
-        elif state.lag > settings.OVERWORLD_REPLICA_MAX_LAG:
-            reasons.add("lagging")
-        elif pin is not None and state.replay_lsn < pin:
-            reasons.add("pinned")
-    # One replica held back only by the reader's pin means the primary answered for the
-    # reader's own write: that is by design; otherwise the replicas' health is why.
-    return next((r for r in ("pinned", "lagging", "down") if r in reasons), "down")
-
-
 def throttled(scope: str) -> None:
     """A throttle refused a request (users.throttling.WindowCounter)."""
     THROTTLED.labels(scope).inc()
 
 
-@receiver(user_login_failed, dispatch_uid="core.metrics.login_failed")
-def login_failed(sender, credentials=None, request=None, **kwargs) -> None:
-    """Django's signal for every failed authenticate(): the API's login and the admin's (any
-    view of the admin site, wherever it is mounted); `other` without a request (a shell)."""
-    match = getattr(request, "resolver_match", None)
-    if match is not None and match.app_name == "admin":
-        where = "admin"
-    elif getattr(request, "path_info", "").startswith("/api/"):
-        where = "api"
-    else:
-        where = "other"
+def login_failed(where: str) -> None:
+    """A failed login, `api`, `admin` or `other` (users.signals)."""
     LOGIN_FAILURES.labels(where).inc()
-
-
-# --- GET /metrics -------------------------------------------------------------------------------
-
-
-def authorized(request) -> bool:
-    """`Authorization: Bearer <OVERWORLD_METRICS_TOKEN>`, compared in constant time."""
-    token = settings.OVERWORLD_METRICS_TOKEN
-    if not token:
-        return False
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
-
-
-def exposition() -> bytes:
-    """The text format of every family, summed over all workers when there are several."""
-    if metrics_files.directory() is None:
-        return generate_latest(REGISTRY)
-    metrics_files.forget_dead_processes()
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    return generate_latest(registry)
-
-
-@csrf_exempt
-def metrics_view(request):
-    """GET /metrics (Bearer OVERWORLD_METRICS_TOKEN): the Prometheus text format.
-
-    Anyone else, and everyone while the token is unset, gets the 404 of an unknown route
-    (handler404), whatever the method. No database, session or throttle is touched; the answer
-    is never cached. A method other than GET or HEAD, with the token: the JSON 405 of every
-    other route.
-    """
-    if not authorized(request):
-        raise Http404
-    if request.method not in ("GET", "HEAD"):
-        response = JsonResponse({"detail": MethodNotAllowed(request.method).detail}, status=405)
-        response["Allow"] = "GET, HEAD"
-        return response
-    response = HttpResponse(exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
-    response["Cache-Control"] = "no-store"
-    return response

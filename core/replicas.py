@@ -4,7 +4,7 @@ Installed only when DATABASE_REPLICA_URLS names replicas (settings.py); without 
 runs and every query goes to `default` exactly as before.
 
 - **Scope.** The router answers a replica only inside `replica_reads()`, which the public profile
-  GET enters around building its document (`read_profile_from_replica`). Everything else (knox
+  GET enters around building its document (`read_from_replica`). Everything else (knox
   token lookups, which run before the view, register, login, logout, follow, profile updates,
   throttle counters, the cache table, the admin, management commands, migrations) is on the
   primary, so a logout or a new token takes effect on every server at once.
@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -184,22 +184,47 @@ def mark_down(alias: str, exc: BaseException) -> None:
         connections[alias].close()
 
 
-def usable_replica(pin: int | None) -> str | None:
-    """A replica that is up, lags at most OVERWORLD_REPLICA_MAX_LAG and has replayed `pin`."""
-    usable = []
+class Choice(NamedTuple):
+    """The replica a read goes to; or None, and why the primary answers instead."""
+
+    alias: str | None
+    primary_reason: str = ""
+
+
+# Why the primary answers when no replica may, the first that applies: one replica held back only
+# by the reader's pin means the primary answered for the reader's own write, which is by design;
+# otherwise the replicas' health is why.
+PRIMARY_REASONS = ("pinned", "lagging", "down")
+
+
+def usable_replica(pin: int | None) -> Choice:
+    """A replica that is up, lags at most OVERWORLD_REPLICA_MAX_LAG and has replayed `pin`, or
+    the reason (PRIMARY_REASONS) none is."""
+    usable, skipped = [], set()
     for alias in settings.DATABASE_REPLICAS:
-        if settings.OVERWORLD_REPLICA_REMOTE_APPLY:
-            # Every commit is applied there before it is acknowledged: never behind, no probe.
-            if time.monotonic() >= _state(alias).down_until:
-                usable.append(alias)
-            continue
-        state = refresh(alias)
-        if time.monotonic() < state.down_until or state.lag > settings.OVERWORLD_REPLICA_MAX_LAG:
-            continue
-        if pin is not None and state.replay_lsn < pin:
-            continue
-        usable.append(alias)
-    return random.choice(usable) if usable else None
+        reason = _skip_reason(alias, pin)
+        if reason is None:
+            usable.append(alias)
+        else:
+            skipped.add(reason)
+    if usable:
+        return Choice(random.choice(usable))
+    return Choice(None, next((r for r in PRIMARY_REASONS if r in skipped), "down"))
+
+
+def _skip_reason(alias: str, pin: int | None) -> str | None:
+    """Why `alias` may not answer a reader with `pin`; None when it may."""
+    if settings.OVERWORLD_REPLICA_REMOTE_APPLY:
+        # Every commit is applied there before it is acknowledged: never behind, no probe.
+        return "down" if time.monotonic() < _state(alias).down_until else None
+    state = refresh(alias)
+    if time.monotonic() < state.down_until:
+        return "down"
+    if state.lag > settings.OVERWORLD_REPLICA_MAX_LAG:
+        return "lagging"
+    if pin is not None and state.replay_lsn < pin:
+        return "pinned"
+    return None
 
 
 # --- Read-your-writes pins ----------------------------------------------------------------------
@@ -273,9 +298,9 @@ def read_from_replica(
         logger.warning("read-your-writes pin unavailable, reading the primary: %s", exc)
         metrics.profile_read_on_primary("pin_unavailable")
         return read()
-    alias = usable_replica(pin)
+    alias, primary_reason = usable_replica(pin)
     if alias is None:
-        metrics.profile_read_on_primary(metrics.primary_reason(pin))
+        metrics.profile_read_on_primary(primary_reason)
         return read()
     try:
         with replica_reads(alias):

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
-from core.metrics import metrics_view
+from core.scrape import metrics_view
 from core.views import MethodCheckedFirst
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import metrics, metrics_files
+from core import metrics_files, scrape
 
 # A worker: counts `n` requests to /healthz and one in flight, then exits (or stays, `hold`).
 WORKER = """
@@ -107,7 +107,7 @@ def test_multiprocess_exposition_adds_up_every_process(tmp_path, monkeypatch):
     for n in (3, 4):
         assert worker(tmp_path, n).wait(timeout=60) == 0
 
-    found = samples(metrics.exposition())
+    found = samples(scrape.exposition())
 
     assert found[HEALTHZ] == 7
     assert found[("overworld_http_request_duration_seconds_count", (("route", "healthz"),))] == 7
@@ -126,7 +126,7 @@ def test_multiprocess_dead_workers_keep_their_counts_but_not_their_live_gauges(
         living.stdout.readline()
         assert gone.wait(timeout=60) == 0
 
-        found = samples(metrics.exposition())
+        found = samples(scrape.exposition())
 
         assert found[HEALTHZ] == 7
         assert found[IN_FLIGHT] == 1  # the living worker's request; the dead one's is gone

@@ -190,14 +190,14 @@ def remote_apply_replica(settings, monkeypatch):
 
 
 def test_replicas_remote_apply_answers_any_pin_without_a_probe(remote_apply_replica):
-    assert replicas.usable_replica(pin=None) == remote_apply_replica
-    assert replicas.usable_replica(pin=2**63) == remote_apply_replica
+    assert replicas.usable_replica(pin=None) == (remote_apply_replica, "")
+    assert replicas.usable_replica(pin=2**63) == (remote_apply_replica, "")
 
 
 def test_replicas_remote_apply_still_skips_a_replica_that_failed(remote_apply_replica):
     replicas._state(remote_apply_replica).down_until = time.monotonic() + replicas.DOWN_FOR
 
-    assert replicas.usable_replica(pin=None) is None
+    assert replicas.usable_replica(pin=None) == (None, "down")
 
 
 def test_replicas_remote_apply_records_no_pin(
@@ -223,7 +223,7 @@ def test_replicas_lagging_replica_is_probed(settings, monkeypatch):
 
     monkeypatch.setattr(replicas, "refresh", refresh)
 
-    assert replicas.usable_replica(pin=None) is None
+    assert replicas.usable_replica(pin=None) == (None, "lagging")
     assert probed == [alias]
 
 
