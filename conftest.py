@@ -163,7 +163,8 @@ def auth_client(user) -> APIClient:
 @pytest.fixture(autouse=True)
 def _writes_go_through_services():
     # Every API request's writes to the profile's tables happen inside a users.services
-    # function, which pins its writer's reads (core.services; users/tests/write_guard.py).
+    # function, which pins its writer's reads (core.service_decorator;
+    # users/tests/write_guard.py).
     from users.tests.write_guard import WriteWatch
 
     watch = WriteWatch()

@@ -5,7 +5,7 @@ A service takes validated data (the serializers check shapes) and owns its busin
 uniqueness regardless of case mapped to field errors, reserved usernames, the token cap, the
 login-failure limit, no following yourself. It raises plain Python and Django exceptions; the
 views turn them into HTTP (400, 404, 429). `@service` records the read-your-writes pin of the
-user each one writes for (core.services), so no view has to remember it.
+user each one writes for (core.service_decorator), so no view has to remember it.
 
 The shell reaches the same functions through one-line delegates on `User` (README, "Developer
 shell"): `kevin.follow(badeline)` is `follow(follower=kevin, followee=badeline)`.
@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from knox.models import AuthToken
 
-from core.services import service
+from core.service_decorator import service
 from games.models import Game
 from users.models import (
     EMAIL_TAKEN,

@@ -10,8 +10,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection
 from knox.models import AuthToken
 
-from core import services as core_services
-from core.services import service
+from core import service_decorator
+from core.service_decorator import service
 from games.models import Game
 from games.tests.factories import make_game
 from users import services
@@ -39,7 +39,7 @@ SERVICES = [
 def pins(monkeypatch):
     """The users whose reads each service pinned, in order (core.replicas.record_write)."""
     pinned = []
-    monkeypatch.setattr(core_services, "record_write", lambda user: pinned.append(user))
+    monkeypatch.setattr(service_decorator, "record_write", lambda user: pinned.append(user))
     return pinned
 
 

@@ -13,7 +13,7 @@ import threading
 from django.core.signals import request_finished, request_started
 from django.db import connections
 
-from core.services import running
+from core.service_decorator import running
 
 # INSERT [OR IGNORE] INTO, UPDATE, DELETE FROM: the table is the first name after them.
 _WRITE = re.compile(

@@ -6,7 +6,7 @@ to forget: once it returns, the reads of the user it wrote for are pinned to the
 the replicas have replayed the write (`core.replicas.record_write`, read-your-writes). Views
 never call `record_write` themselves, so a new write route cannot forget it; the tests hold
 that every request's writes to the profile's tables happen inside a service
-(users/tests/conftest.py) and that every public function of a services module is one.
+(users/tests/write_guard.py) and that every public function of a services module is one.
 """
 
 import contextvars
