@@ -164,7 +164,7 @@ def profile_read_on_primary(reason: str) -> None:
 
 
 def throttled(scope: str) -> None:
-    """A throttle refused a request (users.throttling.WindowCounter)."""
+    """A throttle refused a request (core.counters.WindowCounter)."""
     THROTTLED.labels(scope).inc()
 
 

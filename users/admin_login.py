@@ -1,6 +1,6 @@
 """The admin login (/admin/login/), throttled like the API's login (docs/security.md).
 
-Two limits, both counted by users.throttling's WindowCounter in the shared store (Redis when
+Two limits, both counted by core.counters' WindowCounter in the shared store (Redis when
 REDIS_URL is set, the database otherwise), so they hold across every worker and server:
 
 - per client: OVERWORLD_THROTTLE_ADMIN_LOGIN password checks per address;
@@ -19,7 +19,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from rest_framework.throttling import BaseThrottle
 
-from users.throttling import LoginFailureLimit, WindowCounter
+from core.counters import WindowCounter
+from users.throttling import LoginFailureLimit
 
 THROTTLED_MESSAGE = "Too many login attempts. Try again in %(wait)s."
 

@@ -199,18 +199,3 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} follows {self.followee_id}"
-
-
-class ThrottleCounter(models.Model):
-    """One fixed-window throttle count (users.throttling), when the cache is the database.
-
-    A table of its own because the database cache stores pickled values that SQL cannot
-    increment; here one UPSERT adds one and reads the total atomically.
-    """
-
-    key = models.CharField(max_length=255, primary_key=True)
-    count = models.PositiveIntegerField(default=0)
-    expires = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"

@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
 from core import replicas
+from core.models import ThrottleCounter
 from core.replicas import ReplicaRouter, parse_lsn, read_from_replica, replica_reads
 from games.models import Game
 from overworld.tests.test_settings import run_python
-from users.models import Follow, ThrottleCounter, User
+from users.models import Follow, User
 
 
 def fail_with(exc: BaseException):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from users.models import ThrottleCounter
+from core.models import ThrottleCounter
 from users.tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

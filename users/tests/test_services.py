@@ -11,11 +11,12 @@ from django.db import connection
 from knox.models import AuthToken
 
 from core import service_decorator
+from core.models import ThrottleCounter
 from core.service_decorator import service
 from games.models import Game
 from games.tests.factories import make_game
 from users import services
-from users.models import Follow, ThrottleCounter, User, UserQuerySet
+from users.models import Follow, User, UserQuerySet
 from users.serializers import LoginSerializer
 from users.tests.factories import DEFAULT_PASSWORD, make_user
 from users.views import FollowView, field_errors

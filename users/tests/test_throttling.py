@@ -5,10 +5,10 @@ from django.core.cache import caches
 from knox.models import AuthToken
 from rest_framework import status
 
-from users.models import ThrottleCounter
+from core.counters import WindowCounter
+from core.models import ThrottleCounter
 from users.tests.factories import DEFAULT_PASSWORD, make_user
 from users.tests.live import run_concurrently
-from users.throttling import WindowCounter
 
 LOGIN = "/api/users/login/"
 REGISTER = "/api/users/register/"

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.counters import WindowCounter
 from users.admin_login import admin_login_counter
-from users.throttling import LoginFailureLimit, WindowCounter
+from users.throttling import LoginFailureLimit
 
 
 class Command(BaseCommand):
