@@ -13,29 +13,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$ROOT"
 
-# A busy port is found before anything is migrated or seeded, and named with the way out.
-# Bound as nginx binds (SO_REUSEADDR), so only a listening socket counts as busy.
+# A busy port is found before anything is migrated or seeded, and named with the way out
+# (overworld/serve.py, as are the two steps below).
 bind_variable=GUNICORN_BIND
 [ -n "${OVERWORLD_BIND:-}" ] && bind_variable=OVERWORLD_BIND
 bind="${OVERWORLD_BIND:-${GUNICORN_BIND:-127.0.0.1:8000}}"
-"$(pick_python)" - "$bind" "$bind_variable" <<'PY' || exit 1
-import socket, sys
-bind, variable = sys.argv[1:3]
-given_host, _, port = bind.rpartition(":")
-if bind.startswith(("unix:", "fd://")) or not port.isdigit():
-    sys.exit(0)  # not a TCP address: nginx itself reports on it
-host = given_host.strip("[]") or "0.0.0.0"
-family = socket.AF_INET6 if ":" in host else socket.AF_INET
-with socket.socket(family, socket.SOCK_STREAM) as probe:
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind((host, int(port)))
-    except OSError as exc:
-        sys.exit(
-            f"serve.sh: cannot listen on {bind} ({exc.strerror}); serve elsewhere with "
-            f"{variable}={given_host or '127.0.0.1'}:{int(port) + 1} ./scripts/serve.sh"
-        )
-PY
+"$(pick_python)" -m overworld.serve port-free "$bind" "$bind_variable" || exit 1
 
 ensure_venv requirements.txt
 
@@ -47,18 +30,7 @@ export DJANGO_CSRF_COOKIE_SECURE="${DJANGO_CSRF_COOKIE_SECURE:-0}"
 
 # serve.sh's own knobs, read by the settings' parser (overworld/env.py: stripped, blank = unset,
 # the same true and false words), and refused in one line before anything is migrated.
-knobs="$("$VENV/bin/python" - <<'PY'
-import sys
-from overworld.env import env
-try:
-    proxies = env.int("OVERWORLD_NUM_PROXIES", default=0)
-    if proxies < 0:
-        raise ValueError
-except ValueError:
-    sys.exit("serve.sh: OVERWORLD_NUM_PROXIES must be a whole number of proxies (0 or more)")
-print(proxies, int(env.bool("OVERWORLD_SEED_DEMO", default=True)))
-PY
-)" || exit 1
+knobs="$("$VENV/bin/python" -m overworld.serve knobs)" || exit 1
 read -r outer_proxies seed_demo <<<"$knobs"
 
 # A database that does not exist or a server that does not answer: one line naming the fix
@@ -81,32 +53,7 @@ mkdir "$run/client_body" "$run/proxy" "$run/fastcgi" "$run/uwsgi" "$run/scgi"
 # The proxies the user put in front of serve.sh (OVERWORLD_NUM_PROXIES, default 0, as for any
 # server), and nginx one more: it appends the address it sees to X-Forwarded-For, so the app,
 # trusting one more hop, counts each client by its own address and never by a forged entry.
-"$VENV/bin/python" - "$run" "$bind" "$outer_proxies" <<'PY'
-import os, re, sys
-run, listen, outer_proxies = sys.argv[1:4]
-# Behind proxies the user trusts (OVERWORLD_NUM_PROXIES > 0) their X-Request-ID and
-# X-Forwarded-Proto are passed on; otherwise a client's are replaced by nginx's own.
-trusted = int(outer_proxies) > 0
-values = {
-    "OVERWORLD_SERVE_RUN": run,
-    "OVERWORLD_SERVE_LISTEN": listen,
-    "OVERWORLD_SERVE_APP": f"unix:{run}/gunicorn.sock",
-    "OVERWORLD_SERVE_REQUEST_ID": "$passed_request_id" if trusted else "$request_id",
-    "OVERWORLD_SERVE_FORWARDED_PROTO": "$passed_forwarded_proto" if trusted else "$scheme",
-    # On a unix socket every client's address is "unix:": one cap for all of them, so none.
-    "OVERWORLD_SERVE_CLIENT_KEY": (
-        "$overworld_uncounted"
-        if trusted or listen.startswith("unix:")
-        else "$binary_remote_addr"
-    ),
-}
-text = open("overworld/serve-nginx.conf").read()
-text = re.sub(r"\$\{(OVERWORLD_SERVE_\w+)\}", lambda match: values[match[1]], text)
-if os.geteuid() == 0:  # workers as this same user: they use the run directory and the socket
-    text = "user root root;\n" + text
-with open(f"{run}/nginx.conf", "w") as conf:
-    conf.write(text)
-PY
+"$VENV/bin/python" -m overworld.serve nginx-conf "$run" "$bind" "$outer_proxies"
 export OVERWORLD_NUM_PROXIES="$((outer_proxies + 1))"
 
 app="" proxy="" stopping=0
