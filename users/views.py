@@ -1,18 +1,9 @@
-import gzip
-import hashlib
-
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse, HttpResponseNotModified
-from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.views import LogoutView as KnoxLogoutView
-from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound, Throttled
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from core.openapi import (
     BODY_ERRORS,
@@ -32,6 +23,7 @@ from users.authentication import TokenAuthentication
 from users.models import User
 from users.permissions import IsProfileOwnerOrReadOnly
 from users.profile_document import profile_document
+from users.profile_response import profile_response
 from users.serializers import (
     FollowSerializer,
     LoginResponseSerializer,
@@ -44,7 +36,6 @@ from users.serializers import (
 from users.throttling import AuthRateThrottle
 
 PROFILE_COLUMNS = ("id", "username", "email", "bio", "location", "twitter")
-INCORRECT_LOGIN = "Incorrect username/password."
 
 # Follow and unfollow take and answer the same shapes.
 FOLLOW_RESPONSES = {
@@ -118,11 +109,7 @@ class RegisterView(AuthEntryView):
     serializer_class = RegisterSerializer
 
     def enter(self, request, **data) -> services.Login:
-        try:
-            return services.register(request=request, **data)
-        except DjangoValidationError as exc:
-            # A name or email taken between the serializer's check and the INSERT.
-            raise field_errors(exc) from exc
+        return services.register(request=request, **data)
 
 
 @auth_entry_schema("login", "Log in: a new token", LoginSerializer, "Login")
@@ -132,22 +119,7 @@ class LoginView(AuthEntryView):
     serializer_class = LoginSerializer
 
     def enter(self, request, **data) -> services.Login:
-        try:
-            return services.log_in(request=request, **data)
-        except services.LoginLocked as exc:
-            raise Throttled(wait=exc.wait) from exc
-        except services.LoginRefused as exc:
-            raise serializers.ValidationError(
-                {api_settings.NON_FIELD_ERRORS_KEY: [INCORRECT_LOGIN]}
-            ) from exc
-
-
-def field_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    """A service's field errors as DRF's 400 body (`__all__` is DRF's `non_field_errors`)."""
-    errors = dict(exc.message_dict)
-    if NON_FIELD_ERRORS in errors:
-        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
-    return serializers.ValidationError(errors)
+        return services.log_in(request=request, **data)
 
 
 @extend_schema_view(
@@ -167,70 +139,6 @@ class LogoutView(MethodCheckedFirst, KnoxLogoutView):
         # knox's own, with the write in the service.
         services.log_out(user=request.user, token=request.auth, request=request)
         return self.get_post_response(request)
-
-
-# Profiles are gzipped when the client accepts it, and nothing else is: they run to megabytes
-# (a celebrity's followers) and carry no secret to probe by compression (docs/security.md,
-# "Compression and BREACH"). Level 1, not the level 6 of Django's GZipMiddleware: on a follower
-# list it costs a quarter of the CPU (6 against 23 ms for 0.8 MB) for ~5 % more bytes.
-GZIP_LEVEL = 1
-GZIP_MIN_BYTES = 200  # below this gzip saves nothing (GZipMiddleware's threshold too)
-
-
-def accepts_gzip(request) -> bool:
-    """Whether Accept-Encoding lists gzip with a q-value above 0 (`gzip;q=0` refuses it)."""
-    for coding in request.headers.get("Accept-Encoding", "").split(","):
-        name, *params = (part.strip() for part in coding.split(";"))
-        if name.lower() != "gzip":
-            continue
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    return float(value) > 0
-                except ValueError:
-                    return False
-        return True
-    return False
-
-
-def none_match(request, etag: str) -> bool:
-    """If-None-Match holds `etag`, compared weakly as RFC 9110 says for GET and HEAD."""
-    tags = parse_etags(request.headers.get("If-None-Match", ""))
-    if tags == ["*"]:
-        return True
-    bare = etag.removeprefix("W/")
-    return any(tag.removeprefix("W/") == bare for tag in tags)
-
-
-def profile_response(request, document: bytes) -> HttpResponse:
-    """The profile document's bytes as they came from the database, with their ETag.
-
-    Not a DRF Response, whose renderer would encode a body that is JSON already. The ETag is a
-    strong hash of the exact bytes, so it changes with anything the document shows (the
-    profile, its lists, its follows, and for a token the caller's `me` and `followingUser`:
-    hence Vary: Authorization). A gzipped body is another representation of the same document,
-    so its tag is the weak form of the same hash. A GET or HEAD whose If-None-Match holds the
-    tag answers 304 with no body and the tag the 200 would have carried. Only If-None-Match is
-    evaluated: a profile has no modification date, and RFC 9110 has a server without one ignore
-    If-Unmodified-Since rather than fail it (Django's get_conditional_response would answer an
-    empty 412).
-    """
-    compress = len(document) >= GZIP_MIN_BYTES and accepts_gzip(request)
-    etag = f'"{hashlib.sha256(document).hexdigest()}"'
-    if compress:
-        etag = f"W/{etag}"
-    if request.method in ("GET", "HEAD") and none_match(request, etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(content_type="application/json")
-        if compress:
-            document = gzip.compress(document, compresslevel=GZIP_LEVEL, mtime=0)
-            response["Content-Encoding"] = "gzip"
-        response.content = document
-    response["ETag"] = etag
-    patch_vary_headers(response, ["Authorization", "Accept-Encoding"])
-    return response
 
 
 @extend_schema_view(
@@ -309,10 +217,7 @@ class ProfileUpdateView(ProfileView):
         user = self.get_object()
         update = ProfileUpdateSerializer(user, data=request.data, partial=True)
         update.is_valid(raise_exception=True)
-        try:
-            services.update_profile(user=user, **update.validated_data)
-        except DjangoValidationError as exc:
-            raise field_errors(exc) from exc
+        services.update_profile(user=user, **update.validated_data)
         # The caller's own write, read back on the primary (no replica scope here); a 404 only
         # if someone deleted the account in between.
         return profile_response(request, document_or_404(user_id=user.pk, viewer=request.user))
@@ -323,7 +228,6 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
 
     serializer_class = FollowSerializer
     permission_classes = [IsAuthenticated]
-    self_message = "You cannot follow yourself."
 
     @extend_schema(operation_id="follow", summary="Follow a user", responses=FOLLOW_RESPONSES)
     def post(self, request):
@@ -332,10 +236,7 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
         target = User.objects.by_username(serializer.validated_data["username"]).first()
         if target is None:
             raise NotFound()
-        try:
-            self.apply(follower=request.user, followee=target)
-        except services.SelfFollow as exc:
-            raise serializers.ValidationError({"username": [self.self_message]}) from exc
+        self.apply(follower=request.user, followee=target)
         return Response([])
 
     def apply(self, **users: User) -> None:
@@ -352,8 +253,6 @@ class FollowView(MethodCheckedFirst, generics.GenericAPIView):
 )
 class UnfollowView(FollowView):
     """POST /api/users/unfollow/ (token) `{"username"}`: stop following that user; 200 `[]`."""
-
-    self_message = "You cannot unfollow yourself."
 
     def apply(self, **users: User) -> None:
         services.unfollow(**users)
