@@ -9,12 +9,14 @@ Which error wins matters too: a wrong method is 405 before anything else (core.v
 
 import sys
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.views import csrf
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
@@ -27,13 +29,41 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+class ApplicationError(Exception):
+    """A business rule a service refused, with its answer in the contract's terms.
+
+    Services raise plain Python exceptions that subclass this (users.services: LoginRefused,
+    LoginLocked, SelfFollow); the exception handler below is the one place that turns them into
+    HTTP, so no view catches a business error.
+    """
+
+    def api_exception(self) -> exceptions.APIException:
+        raise NotImplementedError
+
+
+def field_errors(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """Django's ValidationError as DRF's 400 body (`__all__` is DRF's `non_field_errors`)."""
+    errors = (
+        dict(exc.message_dict) if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+    )
+    if NON_FIELD_ERRORS in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+    return exceptions.ValidationError(errors)
+
+
 def exception_handler(exc, context):
     # DRF hands every exception of its views here and re-raises what this returns None for.
     failure = dependency_failure(exc)
     if failure is not None:
         set_rollback()
         return unavailable_response(failure)
-    if isinstance(exc, RequestDataTooBig):
+    if isinstance(exc, ApplicationError):
+        exc = exc.api_exception()
+    elif isinstance(exc, DjangoValidationError):
+        # A service's field errors: a name or email taken between the serializer's check and
+        # the write, or a reserved name.
+        exc = field_errors(exc)
+    elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError("Malformed request.")

@@ -3,9 +3,11 @@ update a profile, follow, unfollow, add and remove games.
 
 A service takes validated data (the serializers check shapes) and owns its business rules:
 uniqueness regardless of case mapped to field errors, reserved usernames, the token cap, the
-login-failure limit, no following yourself. It raises plain Python and Django exceptions; the
-views turn them into HTTP (400, 404, 429). `@service` records the read-your-writes pin of the
-user each one writes for (core.service_decorator), so no view has to remember it.
+login-failure limit, no following yourself. It raises Django's ValidationError or its own
+exceptions (core.errors.ApplicationError, each naming its HTTP answer); core.errors' exception
+handler is the one place that turns them into 400 and 429, so no view catches them.
+`@service` records the read-your-writes pin of the user each one writes for
+(core.service_decorator), so no view has to remember it.
 
 The shell reaches the same functions through one-line delegates on `User` (README, "Developer
 shell"): `kevin.follow(badeline)` is `follow(follower=kevin, followee=badeline)`.
@@ -20,7 +22,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from knox.models import AuthToken
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
 
+from core.errors import ApplicationError
 from core.service_decorator import service
 from games.models import Game
 from users.models import (
@@ -33,8 +38,7 @@ from users.models import (
 )
 from users.throttling import LoginFailureLimit
 
-# The profile fields an owner may change; the last three are cleared by None or "".
-PROFILE_FIELDS = ("username", "email", "bio", "location", "twitter")
+# Cleared by None or "".
 CLEARABLE_FIELDS = ("bio", "location", "twitter")
 
 # "Not sent" for update_profile's optional fields (None is a value there: it clears the field).
@@ -48,20 +52,31 @@ class Login(NamedTuple):
     token: str
 
 
-class LoginRefused(Exception):
-    """Wrong username, wrong password or an inactive user: one answer for all three."""
+class LoginRefused(ApplicationError):
+    """Wrong username, wrong password or an inactive user: one answer for all three (400)."""
+
+    def api_exception(self) -> exceptions.APIException:
+        return exceptions.ValidationError(
+            {api_settings.NON_FIELD_ERRORS_KEY: ["Incorrect username/password."]}
+        )
 
 
-class LoginLocked(Exception):
-    """Too many failed logins to this username in the current window (LoginFailureLimit)."""
+class LoginLocked(ApplicationError):
+    """Too many failed logins to this username in the current window (LoginFailureLimit): 429."""
 
     def __init__(self, wait: int):
         super().__init__(f"Too many failed logins; try again in {wait} s.")
         self.wait = wait
 
+    def api_exception(self) -> exceptions.APIException:
+        return exceptions.Throttled(wait=self.wait)
 
-class SelfFollow(ValueError):
-    """Following or unfollowing yourself."""
+
+class SelfFollow(ApplicationError, ValueError):
+    """Following or unfollowing yourself: 400 on `username`, with the message given."""
+
+    def api_exception(self) -> exceptions.APIException:
+        return exceptions.ValidationError({"username": [str(self)]})
 
 
 # --- Accounts and tokens ------------------------------------------------------------------------
@@ -216,7 +231,7 @@ def follow(*, follower: User, followee: User) -> None:
     if followee.pk == follower.pk:
         # SQLite's INSERT OR IGNORE would also swallow the check constraint: refuse here so
         # both databases behave alike.
-        raise SelfFollow("A user cannot follow themselves.")
+        raise SelfFollow("You cannot follow yourself.")
     # ignore_conflicts makes the unique constraint absorb a concurrent duplicate instead of
     # raising, so two simultaneous follows leave exactly one row.
     Follow.objects.bulk_create(
@@ -228,7 +243,7 @@ def follow(*, follower: User, followee: User) -> None:
 def unfollow(*, follower: User, followee: User) -> None:
     """`follower` stops following `followee`; unfollowing someone not followed changes nothing."""
     if followee.pk == follower.pk:
-        raise SelfFollow("A user cannot unfollow themselves.")
+        raise SelfFollow("You cannot unfollow yourself.")
     Follow.objects.filter(follower=follower, followee=followee).delete()
 
 

@@ -130,3 +130,43 @@ def test_csrf_failure_of_the_admin_login_keeps_django_html_page(csrf_client):
     assert response.status_code == status.HTTP_403_FORBIDDEN
     assert response["Content-Type"].startswith("text/html")
     assert b"CSRF verification failed" in response.content
+
+
+def test_errors_no_view_catches_a_business_error():
+    # One error map: services raise, core.errors.exception_handler answers (issue 22).
+    import ast
+    from pathlib import Path
+
+    views = [Path(__file__).parents[2] / app / "views.py" for app in ("core", "users")]
+    tries = [
+        f"{path.parent.name}/views.py:{node.lineno}"
+        for path in views
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Try)
+    ]
+    assert tries == []
+
+
+def test_errors_application_error_answers_as_it_names():
+    from types import SimpleNamespace
+
+    from rest_framework.exceptions import Throttled
+
+    from core.errors import exception_handler
+    from users.services import LoginLocked, LoginRefused, SelfFollow
+
+    def answer(exc):
+        return exception_handler(exc, {"request": SimpleNamespace(), "view": None})
+
+    refused = answer(LoginRefused())
+    assert (refused.status_code, refused.data) == (
+        status.HTTP_400_BAD_REQUEST,
+        {"non_field_errors": ["Incorrect username/password."]},
+    )
+    locked = answer(LoginLocked(wait=7))
+    assert (locked.status_code, locked["Retry-After"]) == (Throttled.status_code, "7")
+    self_follow = answer(SelfFollow("You cannot follow yourself."))
+    assert (self_follow.status_code, self_follow.data) == (
+        status.HTTP_400_BAD_REQUEST,
+        {"username": ["You cannot follow yourself."]},
+    )

@@ -4,11 +4,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework import status
 
+from core.errors import field_errors
 from users import services
 from users.models import Follow, User
 from users.serializers import ProfileUpdateSerializer
 from users.tests.factories import DEFAULT_PASSWORD, make_user
-from users.views import field_errors
 
 URL = "/api/users/profile/madeline"
 USERNAME_TAKEN = "A user with that username already exists."

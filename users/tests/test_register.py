@@ -5,11 +5,11 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 
+from core.errors import field_errors
 from users import services
 from users.models import RESERVED_USERNAMES, User
 from users.serializers import RegisterSerializer
 from users.tests.factories import make_user
-from users.views import field_errors
 
 URL = "/api/users/register/"
 PASSWORD = "climb-the-mountain-42"

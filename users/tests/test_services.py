@@ -11,6 +11,7 @@ from django.db import connection
 from knox.models import AuthToken
 
 from core import service_decorator
+from core.errors import field_errors
 from core.models import ThrottleCounter
 from core.service_decorator import service
 from games.models import Game
@@ -19,7 +20,7 @@ from users import services
 from users.models import Follow, User, UserQuerySet
 from users.serializers import LoginSerializer
 from users.tests.factories import DEFAULT_PASSWORD, make_user
-from users.views import FollowView, field_errors
+from users.views import FollowView
 
 USERNAME_TAKEN = "A user with that username already exists."
 EMAIL_TAKEN = "A user with that email already exists."
